@@ -1,0 +1,57 @@
+# cxl-tagmem: tagged dynamic capacity for emulated CXL Type 3 devices,
+# as a patch series on QEMU v10.2.2.  See README.md.
+
+SHELL := /bin/bash
+S := scripts
+
+.PHONY: all build deps base tree export check check-bisect run bench \
+        distclean-tree clean help
+
+all: build
+
+help:
+	@echo "make            deps, base, tree and build"
+	@echo "make check      build, run the qtests, checkpatch and repo tests"
+	@echo "make run        the demo: DC-only CXL device, tagged extent, guest"
+	@echo "make bench      guest load/store throughput and control-path cost"
+	@echo "make tree       create build/qemu (tag 'base' + patches/)"
+	@echo "make export     write build/qemu's commits back to patches/"
+	@echo "make check-bisect  build and test after each patch in turn"
+
+deps:
+	@$(S)/deps.sh
+
+base: deps
+	@$(S)/fetch-base.sh
+
+# The tree is created once; recreate it with 'make distclean-tree tree'.
+build/qemu/.git:
+	@$(MAKE) --no-print-directory deps
+	@$(S)/mktree.sh
+
+tree: deps
+	@$(S)/mktree.sh
+
+build: deps build/qemu/.git
+	@$(S)/build.sh
+
+export:
+	@$(S)/export.sh
+
+check: build
+	@$(S)/check.sh
+
+check-bisect: deps build/qemu/.git
+	@$(S)/check-bisect.sh
+
+run: build
+	@$(S)/run.sh
+
+bench: build
+	@$(S)/bench.sh
+
+distclean-tree:
+	rm -rf build/qemu build/bisect
+
+clean:
+	rm -rf build
