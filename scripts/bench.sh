@@ -17,6 +17,8 @@
 #   DC_MODE=memdev  10.2.2 device: volatile-dc-memdev backs the whole DC region
 #   DC_MODE=tagged  DC-only device (dc-regions-total-size), capacity added
 #                   with a tag naming a memory-backend-file made by object-add
+#   MEM=1G          guest RAM (-m); above 2.75G the window moves, see WINDOW
+#   DC_SIZE=1G      DC region size (backend size / dc-regions-total-size)
 #   EXTENT_LEN=...  bytes offered (default 256 MiB), at region offset 0
 #   TAG=<uuid>      tag used in tagged mode
 #   HB_DECODER=1    pxb-cxl with hdm_for_passthrough=on; the guest then also
@@ -35,6 +37,7 @@ MODE=${1:-bench}
 QEMU=${QEMU:-$TOP/build/qemu/build/qemu-system-x86_64}
 GUEST=${GUEST:-$TOP/guest/guest.elf}
 DC_MODE=${DC_MODE:-memdev}
+MEM=${MEM:-1G}
 DC_SIZE=${DC_SIZE:-1G}
 EXTENT_LEN=${EXTENT_LEN:-268435456}
 TAG=${TAG:-5be13bce-ae34-4a77-b6c3-16df975fcf1a}
@@ -81,7 +84,7 @@ qemu_args() {
     else
         dev="cxl-type3,bus=rp0,id=dcd0,num-dc-regions=1,dc-regions-total-size=$DC_SIZE,sn=99"
     fi
-    echo "-machine q35,cxl=on -accel tcg -m 1G -smp 1"
+    echo "-machine q35,cxl=on -accel tcg -m $MEM -smp 1"
     echo "-nodefaults -display none -no-reboot"
     echo "-serial file:$SERIAL"
     echo "-qmp unix:$QMP_SOCK,server=on,wait=off"
@@ -158,10 +161,24 @@ dc_release_request() {
 
 # ---- helpers ----------------------------------------------------------------
 
+# Guest serial lines are echoed as they arrive ("  | ..."), so the host's
+# QMP actions show up interleaved with what the guest does.
+SHOWN=0
+pump() {
+    local n
+    [ -f "$SERIAL" ] || return 0
+    n=$(wc -l < "$SERIAL")
+    if [ "$n" -gt "$SHOWN" ]; then
+        sed -n "$((SHOWN + 1)),${n}p" "$SERIAL" | tr -d '\r' | sed 's/^/  | /'
+        SHOWN=$n
+    fi
+}
+
 # wait_for REGEX: until the serial log has a matching line (or QEMU died).
 wait_for() {
     local deadline=$((SECONDS + TIMEOUT))
     until grep -qE "$1" "$SERIAL" 2>/dev/null; do
+        pump
         if ! kill -0 "$QEMU_PID" 2>/dev/null; then
             echo "error: QEMU exited before the guest printed /$1/" >&2; return 1
         fi
@@ -170,12 +187,14 @@ wait_for() {
         fi
         sleep 0.1
     done
+    pump
 }
 
 # Waits for QEMU to exit; isa-debug-exit status 1 means the guest passed.
 wait_exit() {
     local deadline=$((SECONDS + TIMEOUT)) st=0
     while kill -0 "$QEMU_PID" 2>/dev/null; do
+        pump
         if [ $SECONDS -ge $deadline ]; then
             echo "error: guest did not finish within ${TIMEOUT}s" >&2; return 1
         fi
@@ -183,8 +202,23 @@ wait_exit() {
     done
     wait "$QEMU_PID" || st=$?
     QEMU_PID=
+    pump
     if [ $st -ne 1 ]; then
         echo "error: guest failed (QEMU exit status $st; 1 = pass, 3 = guest error)" >&2
+        return 1
+    fi
+}
+
+# The guest cannot discover the window base without parsing ACPI CEDT, so it
+# is told (window=); make sure QEMU agrees before offering capacity.
+check_window() {
+    local base
+    base=$(qmp '{"execute":"human-monitor-command","arguments":{"command-line":"info mtree"}}' |
+        grep -o '[0-9a-f]*-[0-9a-f]* (prio [0-9-]*, i/o): cxl-fixed-memory-region' | head -1 | cut -d- -f1)
+    if [ -z "$base" ]; then
+        echo "warning: no cxl-fixed-memory-region in 'info mtree'" >&2
+    elif [ $((16#$base)) -ne $((WINDOW)) ]; then
+        echo "error: CFMW is at 0x$base, guest was told window=$WINDOW (set WINDOW=0x$base)" >&2
         return 1
     fi
 }
@@ -199,56 +233,55 @@ file_offset() {
     if [ "$DC_MODE" = memdev ]; then extent_dpa; else echo 0; fi
 }
 
-show_serial() { tr -d '\r' < "$SERIAL" | sed 's/^/  | /'; }
-
 # ---- run --------------------------------------------------------------------
 
+echo "== cxl-tagmem $MODE: TCG, DC_MODE=$DC_MODE, extent $EXTENT_LEN bytes =="
 # shellcheck disable=SC2046  # word splitting of qemu_args is intended
 "$QEMU" $(qemu_args) -kernel "$GUEST" -append "$(guest_cmdline)" \
     >"$WORK/qemu.out" 2>&1 &
 QEMU_PID=$!
-echo "== cxl-tagmem $MODE: TCG, DC_MODE=$DC_MODE, extent $EXTENT_LEN bytes =="
 
 ok=1
-if ! wait_for '^READY'; then
-    ok=0
-else
-    dc_offer || ok=0
-fi
+wait_for '^READY' && check_window && dc_offer || ok=0
 if [ $ok = 1 ] && [ "$MODE" = demo ]; then
     if wait_for '^DEMO waiting'; then
         off=$(file_offset)
-        echo "host view: $BACKING @ $off:"
-        python3 -c 'import sys; f=open(sys.argv[1],"rb"); f.seek(int(sys.argv[2])); print("  \"" + f.read(512).split(b"\0")[0].decode(errors="replace") + "\"")' "$BACKING" "$off"
+        echo "host: reading $BACKING at offset $off:"
+        python3 -c 'import sys; f=open(sys.argv[1],"rb"); f.seek(int(sys.argv[2])); print("host:   \"" + f.read(512).split(b"\0")[0].decode(errors="replace") + "\"")' "$BACKING" "$off"
+        echo "host: asking the guest to release the capacity"
         dc_release_request || ok=0
     else
         ok=0
     fi
 fi
-if [ $ok = 1 ]; then wait_exit || ok=0; fi
-
-echo "-- guest serial --"
-show_serial
-if [ -s "$WORK/qemu.out" ]; then echo "-- qemu stderr --"; sed 's/^/  | /' "$WORK/qemu.out"; fi
+[ $ok = 1 ] && { wait_exit || ok=0; }
+pump
+if [ -s "$WORK/qemu.out" ]; then echo "-- qemu stderr --"; sed 's/^/  ! /' "$WORK/qemu.out"; fi
 [ $ok = 1 ] || exit 1
 
 case $MODE in
 bench)
-    # RESULT <name> load_ns=X store_ns=Y ...
-    awk '
+    # RESULT <name> load_ns=X store_ns=Y load_min_ns=.. store_min_ns=.. ...
+    tr -d '\r' < "$SERIAL" | awk '
         /^RESULT (ram|dc) / {
             for (i = 3; i <= NF; i++) { split($i, kv, "="); v[$2, kv[1]] = kv[2] }
         }
+        function row(name, a, b, fmt) { printf "%-34s " fmt " " fmt "\n", name, a, b }
         END {
-            rl = v["ram","load_ns"]; rs = v["ram","store_ns"]
-            dl = v["dc","load_ns"];  ds = v["dc","store_ns"]
-            if (rl == "" || dl == "") { print "error: no RESULT lines"; exit 1 }
-            printf "\n%-28s %12s %12s\n", "", "load ns/op", "store ns/op"
-            printf "%-28s %12.3f %12.3f\n", "guest RAM", rl, rs
-            printf "%-28s %12.3f %12.3f\n", "DC extent (through CFMW)", dl, ds
-            printf "%-28s %11.1fx %11.1fx\n", "slowdown (extent / RAM)", dl / rl, ds / rs
-            printf "%-28s %12.3f %12.3f   (target >= 0.8)\n", "throughput (RAM / extent)", rl / dl, rs / ds
-        }' < <(tr -d '\r' < "$SERIAL")
+            if (v["ram","load_ns"] == "" || v["dc","load_ns"] == "") { print "error: no RESULT lines"; exit 1 }
+            printf "\n%-34s %12s %12s\n", "median of trials", "load ns/op", "store ns/op"
+            for (k = 0; k < 2; k++) {
+                sfx = k ? "_min_ns" : "_ns"
+                if (k) printf "%-34s %12s %12s\n", "best trial (min)", "", ""
+                rl = v["ram","load" sfx]; rs = v["ram","store" sfx]
+                dl = v["dc","load" sfx];  ds = v["dc","store" sfx]
+                row("  guest RAM", rl, rs, "%12.3f")
+                row("  DC extent via CFMW", dl, ds, "%12.3f")
+                row("  slowdown (extent/RAM)", dl / rl, ds / rs, "%11.1fx")
+                row("  throughput ratio (RAM/extent)", rl / dl, rs / ds, "%12.3f")
+            }
+            print "(target with direct mapping: throughput ratio >= 0.8)"
+        }'
     ;;
 check)
     # The guest wrote pattern(dpa) at these offsets of each extent; the data

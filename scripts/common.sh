@@ -1,8 +1,8 @@
 # Shared settings for the cxl-tagmem tooling; sourced by the other scripts.
 TOP=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 BUILD="$TOP/build"
-QEMU_SRC="$BUILD/qemu"          # git tree: tag 'base' + one commit per patch
-QEMU_BIN="$QEMU_SRC/build"      # meson build directory inside the tree
+QEMU_SRC="${QEMU_SRC:-$BUILD/qemu}"   # git tree: tag base + one commit per patch
+QEMU_BIN="${QEMU_BIN:-$QEMU_SRC/build}"  # meson build directory in the tree
 DL="$BUILD/dl"
 BASE_PKG=qemu
 BASE_VERSION=1:10.2.2+ds-1
