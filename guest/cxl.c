@@ -285,83 +285,102 @@ static const char *const dc_event_name[] = {
     "add", "release", "forced-release", "region-config", "add-rsp", "released",
 };
 
+int dc_read_records(struct cxl_dev *d, struct dc_record *r, int max, int stop_at_end)
+{
+    uint8_t log = LOG_DC, clr[6 + 2 * DC_MAX_RECORDS];
+    uint32_t len;
+    int nr, consumed = 0, n = 0;
+
+    if (max > DC_MAX_RECORDS)
+        max = DC_MAX_RECORDS;
+    int rc = mbox_cmd(d, OP_GET_EVENT_RECORDS, &log, 1, pl, sizeof(pl), &len);
+    if (rc) {
+        kprintf("ERROR Get Event Records rc=%d\n", rc);
+        return -1;
+    }
+    nr = get16(pl + 0x14);
+    if (pl[0] & 1)
+        kprintf("WARN DC event log overflowed, %u records lost\n", get16(pl + 2));
+
+    for (int i = 0; i < nr && consumed < max; i++) {
+        const uint8_t *rec = pl + 0x20 + 0x80 * i;
+        uint16_t handle = get16(rec + 0x14);
+        int t = rec[0x30], more = rec[0x35] & 1;
+        uint64_t dpa = get64(rec + 0x38), elen = get64(rec + 0x40);
+
+        memcpy(clr + 6 + 2 * consumed, &handle, 2);
+        consumed++;
+        int is_dc = 1;
+        for (int k = 0; k < 16; k++)
+            if (rec[k] != dc_event_uuid[k])
+                is_dc = 0;
+        if (!is_dc) {
+            kputs("WARN non-DC record in the DC log, ignored\n");
+            continue;
+        }
+        kprintf("EVENT %s dpa=0x%lx len=0x%lx more=%d tag=",
+                t < 6 ? dc_event_name[t] : "?", dpa, elen, more);
+        print_uuid(rec + 0x48);
+        kputs("\n");
+        r[n].type = t;
+        r[n].more = more;
+        r[n].e.dpa = dpa;
+        r[n].e.len = elen;
+        memcpy(r[n].e.tag, rec + 0x48, 16);
+        r[n].e.shared_seq = get16(rec + 0x58);
+        n++;
+        if (stop_at_end && !more)
+            break;
+    }
+    if (!consumed)                              /* status raced ahead */
+        return 0;
+
+    /* Clear exactly the records we consumed, oldest first. */
+    clr[0] = LOG_DC;
+    clr[1] = 0;
+    clr[2] = (uint8_t)consumed;
+    clr[3] = clr[4] = clr[5] = 0;
+    rc = mbox_cmd(d, OP_CLEAR_EVENT_RECORDS, clr, 6 + 2 * consumed, 0, 0, 0);
+    if (rc) {
+        kprintf("ERROR Clear Event Records rc=%d\n", rc);
+        return -1;
+    }
+    return n;
+}
+
 int dc_wait_group(struct cxl_dev *d, int type, struct dc_extent *e, int max,
                   uint64_t timeout_ms)
 {
     uint64_t deadline = rdtsc() + timeout_ms * tsc_khz;
+    struct dc_record r[DC_MAX_RECORDS];
     int n = 0;
 
     while (rdtsc() < deadline) {
-        uint8_t log = LOG_DC, clr[6 + 2 * 16];
-        uint32_t len;
-        int nr, consumed = 0, done = 0;
-
         if (!dc_event_pending(d)) {
             /* Polling is cheap but each MMIO read takes QEMU's BQL; back off
              * so the QMP monitor can get in. */
             delay_ms(1);
             continue;
         }
-        int rc = mbox_cmd(d, OP_GET_EVENT_RECORDS, &log, 1, pl, sizeof(pl), &len);
-        if (rc) {
-            kprintf("ERROR Get Event Records rc=%d\n", rc);
+        /* Stop reading at the end of a group, so that records after it stay
+         * in the log for the next caller. */
+        int nr = dc_read_records(d, r, DC_MAX_RECORDS, 1);
+        if (nr < 0)
             return -1;
-        }
-        nr = get16(pl + 0x14);
-        if (pl[0] & 1)
-            kprintf("WARN DC event log overflowed, %u records lost\n", get16(pl + 2));
-
-        for (int i = 0; i < nr && !done && consumed < 16; i++) {
-            const uint8_t *rec = pl + 0x20 + 0x80 * i;
-            uint16_t handle = get16(rec + 0x14);
-            int t = rec[0x30], more = rec[0x35] & 1;
-            uint64_t dpa = get64(rec + 0x38), elen = get64(rec + 0x40);
-
-            memcpy(clr + 6 + 2 * consumed, &handle, 2);
-            consumed++;
-            int is_dc = 1;
-            for (int k = 0; k < 16; k++)
-                if (rec[k] != dc_event_uuid[k])
-                    is_dc = 0;
-            if (!is_dc) {
-                kputs("WARN non-DC record in the DC log, ignored\n");
-                continue;
-            }
-            kprintf("EVENT %s dpa=0x%lx len=0x%lx more=%d tag=",
-                    t < 6 ? dc_event_name[t] : "?", dpa, elen, more);
-            print_uuid(rec + 0x48);
-            kputs("\n");
-            if (t != type) {
-                kputs("WARN unexpected DC event type, ignored\n");
-                continue;
-            }
-            if (n < max) {
-                e[n].dpa = dpa;
-                e[n].len = elen;
-                memcpy(e[n].tag, rec + 0x48, 16);
-                e[n].shared_seq = get16(rec + 0x58);
-                n++;
-            }
-            if (!more)
-                done = 1;
-        }
-
-        if (!consumed) {                        /* status raced ahead */
+        if (!nr) {
             delay_ms(1);
             continue;
         }
-        /* Clear exactly the records we consumed, oldest first. */
-        clr[0] = LOG_DC;
-        clr[1] = 0;
-        clr[2] = (uint8_t)consumed;
-        clr[3] = clr[4] = clr[5] = 0;
-        rc = mbox_cmd(d, OP_CLEAR_EVENT_RECORDS, clr, 6 + 2 * consumed, 0, 0, 0);
-        if (rc) {
-            kprintf("ERROR Clear Event Records rc=%d\n", rc);
-            return -1;
+        for (int i = 0; i < nr; i++) {
+            if (r[i].type != type) {
+                kputs("WARN unexpected DC event type, ignored\n");
+                continue;
+            }
+            if (n < max)
+                e[n++] = r[i].e;
+            if (!r[i].more)
+                return n;
         }
-        if (done)
-            return n;
     }
     return -1;
 }

@@ -45,8 +45,23 @@ struct dc_extent {
 
 int dc_get_config(struct cxl_dev *d, struct dc_region *r, int *nr);
 
+/* One DC event record (CXL r3.1 Table 8-50): type 0 = add, 1 = release,
+ * 2 = forced release, ...; more = the "More" flag (the group continues). */
+struct dc_record {
+    int type, more;
+    struct dc_extent e;
+};
+
+#define DC_MAX_RECORDS 15       /* per Get Event Records: 2 KiB payload */
+
 /* Event Status bit 4: the DC event log is not empty. */
 int dc_event_pending(struct cxl_dev *d);
+
+/* One Get Event Records on the DC log: returns up to max DC records in r[]
+ * (printing an EVENT line for each) and clears them; with stop_at_end the
+ * batch ends after the first record whose More flag is clear and later
+ * records stay in the log.  Returns the count (0: none), or -1. */
+int dc_read_records(struct cxl_dev *d, struct dc_record *r, int max, int stop_at_end);
 
 /* Reads (and clears) DC event records until one complete group of the given
  * type (0 = add, 1 = release) has been collected (the "More" flag of the

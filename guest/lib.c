@@ -29,7 +29,36 @@ void kputs(const char *s)
     }
 }
 
-static void put_num(uint64_t v, unsigned base, int width, char pad, int neg)
+/* The formatter writes through a sink: the serial port (kprintf) or a
+ * buffer (ksnprintf). */
+struct sink {
+    void (*put)(struct sink *k, char c);
+    char *buf;
+    size_t len, size;
+};
+
+static void serial_sink(struct sink *k, char c)
+{
+    (void)k;
+    if (c == '\n')
+        serial_putc('\r');
+    serial_putc(c);
+}
+
+static void buf_sink(struct sink *k, char c)
+{
+    if (k->len + 1 < k->size)
+        k->buf[k->len] = c;
+    k->len++;
+}
+
+static void put_str(struct sink *k, const char *s)
+{
+    while (*s)
+        k->put(k, *s++);
+}
+
+static void put_num(struct sink *k, uint64_t v, unsigned base, int width, char pad, int neg)
 {
     char buf[24];
     int n = 0;
@@ -43,17 +72,15 @@ static void put_num(uint64_t v, unsigned base, int width, char pad, int neg)
     while (n < width)
         buf[n++] = pad;
     while (n)
-        serial_putc(buf[--n]);
+        k->put(k, buf[--n]);
 }
 
 /* Supports %s %c %d %u %x %p, the l/ll modifiers and a 0-padded width. */
-void kvprintf(const char *fmt, va_list ap)
+static void vformat(struct sink *k, const char *fmt, va_list ap)
 {
     for (; *fmt; fmt++) {
         if (*fmt != '%') {
-            if (*fmt == '\n')
-                serial_putc('\r');
-            serial_putc(*fmt);
+            k->put(k, *fmt);
             continue;
         }
         fmt++;
@@ -70,27 +97,33 @@ void kvprintf(const char *fmt, va_list ap)
             fmt++;
         }
         switch (*fmt) {
-        case 's': kputs(va_arg(ap, const char *)); break;
-        case 'c': serial_putc((char)va_arg(ap, int)); break;
+        case 's': put_str(k, va_arg(ap, const char *)); break;
+        case 'c': k->put(k, (char)va_arg(ap, int)); break;
         case 'd': {
             int64_t v = lng ? va_arg(ap, int64_t) : va_arg(ap, int);
-            put_num(v < 0 ? -(uint64_t)v : (uint64_t)v, 10, width, pad, v < 0);
+            put_num(k, v < 0 ? -(uint64_t)v : (uint64_t)v, 10, width, pad, v < 0);
             break;
         }
         case 'u':
-            put_num(lng ? va_arg(ap, uint64_t) : va_arg(ap, unsigned), 10, width, pad, 0);
+            put_num(k, lng ? va_arg(ap, uint64_t) : va_arg(ap, unsigned), 10, width, pad, 0);
             break;
         case 'x':
-            put_num(lng ? va_arg(ap, uint64_t) : va_arg(ap, unsigned), 16, width, pad, 0);
+            put_num(k, lng ? va_arg(ap, uint64_t) : va_arg(ap, unsigned), 16, width, pad, 0);
             break;
         case 'p':
-            kputs("0x");
-            put_num((uint64_t)va_arg(ap, void *), 16, width, pad, 0);
+            put_str(k, "0x");
+            put_num(k, (uint64_t)va_arg(ap, void *), 16, width, pad, 0);
             break;
-        case '%': serial_putc('%'); break;
-        default: serial_putc('?'); break;
+        case '%': k->put(k, '%'); break;
+        default: k->put(k, '?'); break;
         }
     }
+}
+
+void kvprintf(const char *fmt, va_list ap)
+{
+    struct sink k = { .put = serial_sink };
+    vformat(&k, fmt, ap);
 }
 
 void kprintf(const char *fmt, ...)
@@ -101,13 +134,39 @@ void kprintf(const char *fmt, ...)
     va_end(ap);
 }
 
-void print_uuid(const uint8_t *u)
+size_t ksnprintf(char *buf, size_t size, const char *fmt, ...)
 {
+    struct sink k = { .put = buf_sink, .buf = buf, .size = size };
+    va_list ap;
+
+    va_start(ap, fmt);
+    vformat(&k, fmt, ap);
+    va_end(ap);
+    if (size)
+        buf[k.len < size ? k.len : size - 1] = 0;
+    return k.len;
+}
+
+void fmt_uuid(char out[37], const uint8_t *u)
+{
+    static const char hex[] = "0123456789abcdef";
+    char *p = out;
+
     for (int i = 0; i < 16; i++) {
         if (i == 4 || i == 6 || i == 8 || i == 10)
-            kputs("-");
-        kprintf("%02x", u[i]);
+            *p++ = '-';
+        *p++ = hex[u[i] >> 4];
+        *p++ = hex[u[i] & 15];
     }
+    *p = 0;
+}
+
+void print_uuid(const uint8_t *u)
+{
+    char s[37];
+
+    fmt_uuid(s, u);
+    kputs(s);
 }
 
 void print_fixed3(uint64_t milli)

@@ -33,6 +33,10 @@ void serial_init(void);
 void kputs(const char *s);
 void kprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void kvprintf(const char *fmt, va_list ap);
+/* Like snprintf: always NUL-terminates (size > 0), returns the full length. */
+size_t ksnprintf(char *buf, size_t size, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+void fmt_uuid(char out[37], const uint8_t *u);  /* canonical lower-case form */
 void print_uuid(const uint8_t *u);
 void print_fixed3(uint64_t milli);     /* prints milli/1000 with 3 decimals */
 

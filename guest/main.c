@@ -7,9 +7,12 @@
  *   mode=bench  time 8-byte loads/stores: guest RAM vs the accepted extent
  *   mode=demo   write a message into the extent, wait for a host release
  *   mode=check  pattern write/verify, unaccepted-DPA and release checks
+ *   mode=serve  loop: accept every capacity offer, answer every release
+ *               request, until 'q' arrives on the PS/2 keyboard (QMP
+ *               send-key) or QEMU is quit
  *
  * Output is line-oriented on COM1 (INFO/EVENT/EXTENT/RESULT/DEMO/CHECK/
- * ERROR lines, parsed by scripts/bench.sh); the exit status goes out through
+ * SERVE/ERROR lines, parsed by scripts/bench.sh); the exit status goes out through
  * isa-debug-exit (QEMU exit status 1 = pass, 3 = fail).
  *
  * Other options: window=<hpa> (CFMW base, default 0x110000000), mmio=<addr>
@@ -17,7 +20,9 @@
  * bridge decoder, for hdm_for_passthrough=on), commit=late (commit the
  * device decoder after accepting instead of before), buf=<KiB>, trials=<n>,
  * trial_ms=<n>, timeout=<s>, wait_release=<s>, tag=<uuid> (expected tag),
- * msg=<text up to the end of the line>.
+ * write=0 (serve: do not stamp accepted extents), serve_s=<s> (serve: stop
+ * after s seconds; default 0 = until told), msg=<text up to the end of the
+ * line>.
  */
 #include "lib.h"
 #include "cxl.h"
@@ -30,18 +35,19 @@ static struct {
     char mode[16];
     uint64_t window, mmio, hb;
     int rpbus, hbdec, commit_late;
-    uint64_t buf_kib, trials, trial_ms, timeout_s, wait_release_s;
+    uint64_t buf_kib, trials, trial_ms, timeout_s, wait_release_s, serve_s;
+    int no_write;
     int have_tag;
     uint8_t tag[16];
     const char *msg;
 } opt = {
     .mode = "bench",
-    .window = 0x110000000ull,   /* q35, no maxmem, RAM below 4 GiB only */
+    .window = 0x110000000ull,   /* q35, no maxmem, -m below 2.75G */
     .mmio = 0xE0000000ull,      /* PCI hole; SeaBIOS allocates top-down */
-    .hb = 0x100000000ull,       /* cxl_host_reg: first pxb-cxl's registers */
+    .hb = 0x100000000ull,       /* cxl_host_reg (no RAM above 4G): pxb 0 */
     .rpbus = -1,
     .buf_kib = 1024,
-    .trials = 5,
+    .trials = 7,
     .trial_ms = 100,
     .timeout_s = 60,
     .wait_release_s = 30,
@@ -135,6 +141,8 @@ static void parse_cmdline(char *s)
         else if (key(tok, "timeout", &v)) opt.timeout_s = parse_num(v);
         else if (key(tok, "wait_release", &v)) opt.wait_release_s = parse_num(v);
         else if (key(tok, "tag", &v)) opt.have_tag = parse_uuid(v, opt.tag) == 0;
+        else if (key(tok, "write", &v)) opt.no_write = parse_num(v) == 0;
+        else if (key(tok, "serve_s", &v)) opt.serve_s = parse_num(v);
     }
 }
 
@@ -216,7 +224,7 @@ static uint64_t trial(volatile uint64_t *p, uint64_t words, int store)
 
     do {
         if (store)
-            store_pass(p, words, passes);
+            store_pass(p, words, passes + 1);   /* never 0: see the readback check */
         else
             sink += load_pass(p, words);
         passes++;
@@ -234,74 +242,94 @@ static void sort(uint64_t *a, int n)
         }
 }
 
-/* Median of opt.trials trials; also prints min/median/max. */
-static uint64_t measure(const char *name, const char *op, volatile uint64_t *p,
-                        uint64_t words, int store)
-{
-    uint64_t t[32];
-    int n = opt.trials < 1 ? 1 : opt.trials > 32 ? 32 : (int)opt.trials;
+struct stat { uint64_t min, med, max; };
 
-    for (int i = 0; i < n; i++)
-        t[i] = trial(p, words, store);
+static struct stat stats(uint64_t *t, int n)
+{
     sort(t, n);
-    kprintf("DETAIL %s %s_ns min=", name, op);
-    print_fixed3(t[0]);
-    kputs(" median=");
-    print_fixed3(t[n / 2]);
-    kputs(" max=");
-    print_fixed3(t[n - 1]);
-    kprintf(" trials=%d\n", n);
-    return t[n / 2];
+    return (struct stat){ t[0], t[n / 2], t[n - 1] };
 }
 
-static void bench_one(const char *name, uint64_t addr, uint64_t bytes, uint64_t r[2])
+static void print_stat(const char *name, const char *op, struct stat s, int n)
 {
-    volatile uint64_t *p = (volatile uint64_t *)addr;
-    uint64_t words = bytes / 8;
+    kprintf("DETAIL %s %s_ns min=", name, op);
+    print_fixed3(s.min);
+    kputs(" median=");
+    print_fixed3(s.med);
+    kputs(" max=");
+    print_fixed3(s.max);
+    kprintf(" trials=%d\n", n);
+}
 
-    /* Warm up: first touches fault in host pages (a sparse backing file)
-     * and fill QEMU's softmmu TLB; neither is what we want to time. */
-    store_pass(p, words, 1);
-    sink += load_pass(p, words);
-
-    r[0] = measure(name, "load", p, words, 0);
-    r[1] = measure(name, "store", p, words, 1);
+static void print_result(const char *name, uint64_t addr, uint64_t bytes,
+                         struct stat ld, struct stat st)
+{
     kprintf("RESULT %s load_ns=", name);
-    print_fixed3(r[0]);
+    print_fixed3(ld.med);
     kputs(" store_ns=");
-    print_fixed3(r[1]);
+    print_fixed3(st.med);
+    kputs(" load_min_ns=");
+    print_fixed3(ld.min);
+    kputs(" store_min_ns=");
+    print_fixed3(st.min);
     kprintf(" addr=0x%lx bytes=%lu\n", addr, bytes);
 }
 
 static int bench(void)
 {
-    uint64_t bytes = opt.buf_kib * 1024, ram[2], dc[2];
+    uint64_t bytes = opt.buf_kib * 1024 & ~63ull;
+    uint64_t ram_t[2][32], dc_t[2][32];
+    int n = opt.trials < 1 ? 1 : opt.trials > 32 ? 32 : (int)opt.trials;
 
-    bytes &= ~63ull;
-    if (!bytes || bytes > ext[0].len)
-        fail("buf= must be non-zero and fit in the first extent");
-    kprintf("INFO bench: %lu-byte buffer, %lu trials of %lu ms per op, median reported\n",
-            bytes, opt.trials, opt.trial_ms);
-    bench_one("ram", RAM_BUF, bytes, ram);
-    bench_one("dc", hpa_of(ext[0].dpa), bytes, dc);
+    /* RAM_BUF + 256 MiB stays inside the smallest -m we use (1G) */
+    if (!bytes || bytes > ext[0].len || bytes > SZ_256M)
+        fail("buf= must be non-zero, at most 256 MiB and fit in the first extent");
+    volatile uint64_t *ram = (volatile uint64_t *)RAM_BUF;
+    volatile uint64_t *dc = (volatile uint64_t *)hpa_of(ext[0].dpa);
+    uint64_t words = bytes / 8;
+
+    kprintf("INFO bench: %lu-byte buffer, %d alternating RAM/extent trials of %lu ms "
+            "per op, median reported\n", bytes, n, opt.trial_ms);
+
+    /* Warm up: first touches fault in host pages (a sparse backing file)
+     * and fill QEMU's softmmu TLB; neither is what we want to time. */
+    store_pass(ram, words, 1);
+    store_pass(dc, words, 1);
+    sink += load_pass(ram, words) + load_pass(dc, words);
+
+    /* RAM and extent trials alternate, so host noise (this is a shared
+     * machine) hits both sides of the ratio alike. */
+    for (int op = 0; op < 2; op++)
+        for (int i = 0; i < n; i++) {
+            ram_t[op][i] = trial(ram, words, op);
+            dc_t[op][i] = trial(dc, words, op);
+        }
+
+    struct stat rl = stats(ram_t[0], n), rs = stats(ram_t[1], n);
+    struct stat dl = stats(dc_t[0], n), ds = stats(dc_t[1], n);
+    print_stat("ram", "load", rl, n);
+    print_stat("ram", "store", rs, n);
+    print_stat("dc", "load", dl, n);
+    print_stat("dc", "store", ds, n);
+    print_result("ram", RAM_BUF, bytes, rl, rs);
+    print_result("dc", (uint64_t)dc, bytes, dl, ds);
 
     /* The last store trial wrote its pass counter everywhere: a store that
      * silently went nowhere would show up here. */
-    volatile uint64_t *w = (volatile uint64_t *)hpa_of(ext[0].dpa);
-    if (w[0] == 0 || w[0] != w[bytes / 8 - 1]) {
+    if (dc[0] == 0 || dc[0] != dc[words - 1]) {
         kprintf("ERROR window readback mismatch (0x%lx vs 0x%lx): stores not reaching the extent\n",
-                w[0], w[bytes / 8 - 1]);
+                dc[0], dc[words - 1]);
         return 1;
     }
-    /* slowdown = dc/ram; throughput ratio = ram/dc (target >= 0.8) */
+    /* slowdown = extent/RAM time; throughput ratio = RAM/extent (target >= 0.8) */
     kputs("RESULT ratio load_slowdown=");
-    print_fixed3(dc[0] * 1000 / (ram[0] ? ram[0] : 1));
+    print_fixed3(dl.med * 1000 / (rl.med ? rl.med : 1));
     kputs(" store_slowdown=");
-    print_fixed3(dc[1] * 1000 / (ram[1] ? ram[1] : 1));
+    print_fixed3(ds.med * 1000 / (rs.med ? rs.med : 1));
     kputs(" load_tput=");
-    print_fixed3(ram[0] * 1000 / (dc[0] ? dc[0] : 1));
+    print_fixed3(rl.med * 1000 / (dl.med ? dl.med : 1));
     kputs(" store_tput=");
-    print_fixed3(ram[1] * 1000 / (dc[1] ? dc[1] : 1));
+    print_fixed3(rs.med * 1000 / (ds.med ? ds.med : 1));
     kputs("\n");
     return 0;
 }
@@ -459,6 +487,179 @@ static int check(void)
     return errors ? 1 : 0;
 }
 
+/* ---- serve ------------------------------------------------------------ */
+
+/*
+ * The guest as a long-running host OS for the device: whatever the host
+ * (QMP or a fabric manager) offers is accepted, whatever it asks back is
+ * released, and each step is one SERVE line, so a script on the host can
+ * drive a whole scenario and follow it on the serial port.
+ */
+
+static struct dc_extent held[DC_MAX_EXTENTS * 4];   /* accepted, not released */
+static int nheld, serve_errors, decoders_committed;
+
+static int extent_total(void)
+{
+    struct dc_extent l[DC_MAX_EXTENTS];
+    int total;
+
+    return dc_get_extent_list(&dev, l, DC_MAX_EXTENTS, &total) < 0 ? -1 : total;
+}
+
+/* Write a NUL-terminated line at the start of the extent with 8-byte
+ * stores (as demo does) and read it back through the window. */
+static void stamp(const struct dc_extent *e)
+{
+    static char line[256], back[256];
+    char tag[37];
+    uint64_t hpa = hpa_of(e->dpa);
+    volatile uint64_t *w = (volatile uint64_t *)hpa;
+
+    fmt_uuid(tag, e->tag);
+    size_t len = ksnprintf(line, sizeof(line), "cxl-tagmem guest: dpa=0x%lx len=0x%lx tag=%s: %s",
+                           e->dpa, e->len, tag, opt.msg) + 1;
+    if (len > sizeof(line))
+        len = sizeof(line);
+    for (size_t i = 0; i < len; i += 8) {
+        uint64_t v = 0;
+        memcpy(&v, line + i, len - i < 8 ? len - i : 8);
+        w[i / 8] = v;
+    }
+    copy_out(hpa, back, sizeof(back));
+    if (strncmp(back, line, len)) {
+        kprintf("SERVE ERROR readback at hpa=0x%lx differs: %s\n", hpa, back);
+        serve_errors++;
+        return;
+    }
+    kprintf("SERVE wrote hpa=0x%lx dpa=0x%lx bytes=%lu: %s\n", hpa, e->dpa, (uint64_t)len, line);
+}
+
+static void serve_add(const struct dc_extent *e, int n)
+{
+    int rc = dc_add_response(&dev, e, n);
+
+    if (rc) {
+        kprintf("SERVE ERROR Add DC Response for %d extent(s): rc=%d\n", n, rc);
+        serve_errors++;
+        return;
+    }
+    for (int i = 0; i < n; i++) {
+        kprintf("SERVE accepted dpa=0x%lx len=0x%lx tag=", e[i].dpa, e[i].len);
+        print_uuid(e[i].tag);
+        kputs("\n");
+        if (nheld < (int)(sizeof(held) / sizeof(held[0])))
+            held[nheld++] = e[i];
+    }
+    if (!decoders_committed) {
+        if (commit_decoders(dc_decoder_size)) {
+            kputs("SERVE ERROR HDM decoder commit failed\n");
+            serve_errors++;
+            return;
+        }
+        decoders_committed = 1;
+    }
+    if (!opt.no_write)
+        for (int i = 0; i < n; i++)
+            stamp(&e[i]);
+    kprintf("SERVE extent list: %d accepted\n", extent_total());
+}
+
+static void serve_release(const struct dc_extent *e, int n)
+{
+    int rc = dc_release(&dev, e, n);
+
+    if (rc) {
+        kprintf("SERVE ERROR Release DC for %d extent(s): rc=%d\n", n, rc);
+        serve_errors++;
+        return;
+    }
+    for (int i = 0; i < n; i++) {
+        /* once released, the window no longer reaches the backend */
+        kprintf("SERVE released dpa=0x%lx len=0x%lx tag=", e[i].dpa, e[i].len);
+        print_uuid(e[i].tag);
+        kprintf(" window_now=0x%lx\n", *(volatile uint64_t *)hpa_of(e[i].dpa));
+        for (int j = 0; j < nheld; j++)
+            if (held[j].dpa == e[i].dpa && held[j].len == e[i].len) {
+                held[j] = held[--nheld];
+                break;
+            }
+    }
+    kprintf("SERVE extent list: %d accepted\n", extent_total());
+}
+
+/* 'q' from the PS/2 keyboard (QMP send-key): scancode 0x10 in set 1
+ * (SeaBIOS turns on i8042 translation), 0x15 in set 2.  Mouse bytes and
+ * anything else are dropped. */
+static int quit_key(void)
+{
+    uint8_t st;
+
+    while ((st = inb(0x64)) & 1) {
+        uint8_t b = inb(0x60);
+        if (!(st & 0x20) && (b == 0x10 || b == 0x15))
+            return 1;
+    }
+    return 0;
+}
+
+static int serve(void)
+{
+    static struct dc_record r[DC_MAX_RECORDS];
+    static struct dc_extent group[2][DC_MAX_EXTENTS];  /* [0] add, [1] release */
+    int ngroup[2] = { 0, 0 };
+    uint64_t t0 = rdtsc();
+
+    kprintf("READY serving dynamic capacity: accept adds, answer releases; "
+            "send-key q to stop%s\n", opt.serve_s ? " (or the serve_s= timeout)" : "");
+    for (;;) {
+        if (quit_key()) {
+            kputs("SERVE quit key\n");
+            break;
+        }
+        if (opt.serve_s && rdtsc() - t0 > opt.serve_s * 1000 * tsc_khz) {
+            kputs("SERVE serve_s timeout\n");
+            break;
+        }
+        if (!dc_event_pending(&dev)) {
+            delay_ms(1);    /* let the QMP monitor take the BQL */
+            continue;
+        }
+        int nr = dc_read_records(&dev, r, DC_MAX_RECORDS, 0);
+        if (nr < 0) {
+            serve_errors++;
+            delay_ms(100);
+            continue;
+        }
+        /* A group (one host request) ends at a record without "More"; it
+         * may span several Get Event Records calls.  Add and release
+         * groups are gathered separately. */
+        for (int i = 0; i < nr; i++) {
+            int t = r[i].type;
+            if (t != 0 && t != 1) {
+                kprintf("SERVE ignored DC event type %d\n", t);
+                continue;
+            }
+            if (ngroup[t] < DC_MAX_EXTENTS) {
+                group[t][ngroup[t]++] = r[i].e;
+            } else {
+                kprintf("SERVE ERROR more than %d extents in one request; dropped dpa=0x%lx\n",
+                        DC_MAX_EXTENTS, r[i].e.dpa);
+                serve_errors++;
+            }
+            if (r[i].more)
+                continue;
+            if (t == 0)
+                serve_add(group[0], ngroup[0]);
+            else
+                serve_release(group[1], ngroup[1]);
+            ngroup[t] = 0;
+        }
+    }
+    kprintf("SERVE done: %d extent(s) still accepted, %d error(s)\n", nheld, serve_errors);
+    return serve_errors ? 1 : 0;
+}
+
 /* ---- main ------------------------------------------------------------- */
 
 void kmain(uint32_t magic, uint32_t mbi)
@@ -474,6 +675,10 @@ void kmain(uint32_t magic, uint32_t mbi)
     }
     kprintf("GUEST cxl-tagmem test guest, cmdline: %s\n", cmdline);
     parse_cmdline(cmdline);
+    int mode = !strncmp(opt.mode, "bench", 6) ? 0 : !strncmp(opt.mode, "demo", 5) ? 1 :
+               !strncmp(opt.mode, "check", 6) ? 2 : !strncmp(opt.mode, "serve", 6) ? 3 : -1;
+    if (mode < 0)
+        fail("unknown mode= (bench, demo, check, serve)");
 
     tsc_calibrate();
     kprintf("INFO tsc_khz=%lu (calibrated against the PIT over 100 ms)\n", tsc_khz);
@@ -493,8 +698,17 @@ void kmain(uint32_t magic, uint32_t mbi)
     /* One decoder from DPA 0 over all DC regions, in 256 MiB units. */
     dc_decoder_size = (dc_decoder_size + SZ_256M - 1) & ~(SZ_256M - 1);
 
-    if (!opt.commit_late && commit_decoders(dc_decoder_size))
-        fail("HDM decoder commit failed");
+    if (!opt.commit_late) {
+        if (commit_decoders(dc_decoder_size))
+            fail("HDM decoder commit failed");
+        decoders_committed = 1;
+    }
+
+    if (mode == 3) {
+        rc = serve();
+        kprintf("DONE mode=%s rc=%d\n", opt.mode, rc);
+        qemu_exit(rc ? 1 : 0);
+    }
 
     kprintf("READY waiting up to %lu s for a dynamic capacity add event\n", opt.timeout_s);
     next = dc_wait_group(&dev, 0, ext, DC_MAX_EXTENTS, opt.timeout_s * 1000);
@@ -510,14 +724,7 @@ void kmain(uint32_t magic, uint32_t mbi)
         fail("HDM decoder commit failed");
     print_extents();
 
-    if (!strncmp(opt.mode, "bench", 6))
-        rc = bench();
-    else if (!strncmp(opt.mode, "demo", 5))
-        rc = demo();
-    else if (!strncmp(opt.mode, "check", 6))
-        rc = check();
-    else
-        fail("unknown mode= (bench, demo, check)");
+    rc = mode == 0 ? bench() : mode == 1 ? demo() : check();
     kprintf("DONE mode=%s rc=%d\n", opt.mode, rc);
     qemu_exit(rc ? 1 : 0);
 }
