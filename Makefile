@@ -4,8 +4,8 @@
 SHELL := /bin/bash
 S := scripts
 
-.PHONY: all build deps base tree export check check-bisect run bench \
-        distclean-tree clean help
+.PHONY: all build deps base tree export check check-bisect check-sanitize \
+        check-guest run interactive bench distclean-tree clean help
 
 all: build
 
@@ -17,6 +17,9 @@ help:
 	@echo "make tree       create build/qemu (tag 'base' + patches/)"
 	@echo "make export     write build/qemu's commits back to patches/"
 	@echo "make check-bisect  build and test after each patch in turn"
+	@echo "make check-sanitize  the qtests under an ASan/UBSan build"
+	@echo "make check-guest  a Debian kernel probes a DC-only device"
+	@echo "make interactive  QEMU + serving guest in the background, for qmp-shell"
 
 deps:
 	@$(S)/deps.sh
@@ -44,11 +47,20 @@ check: build
 check-bisect: deps build/qemu/.git
 	@$(S)/check-bisect.sh
 
+check-sanitize: build
+	@$(S)/check-sanitize.sh
+
+check-guest: build
+	@$(S)/check-guest.sh
+
 run: build
 	@$(S)/run.sh
 
+interactive: build
+	@$(S)/interactive.sh
+
 bench: build
-	@$(S)/bench.sh
+	@$(S)/bench-all.sh
 
 distclean-tree:
 	rm -rf build/qemu build/bisect

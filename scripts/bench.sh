@@ -223,6 +223,20 @@ check_window() {
     fi
 }
 
+# Whether the accepted extent reaches the guest as RAM (a cxl-dc-direct-map
+# alias in the window) or through the MMIO path: says which one a bench run
+# measured.  'info mtree' lists a tree once per view, hence sort -u.
+show_direct_map() {
+    local maps
+    maps=$(qmp '{"execute":"human-monitor-command","arguments":{"command-line":"info mtree"}}' |
+        grep -o 'alias cxl-dc-direct-map @[^ ]* [0-9a-f]*-[0-9a-f]*' | sort -u || true)
+    if [ -n "$maps" ]; then
+        echo "host: direct map: $maps" | head -1
+    else
+        echo "host: direct map: none (the extent is reached through the MMIO path)"
+    fi
+}
+
 # The first accepted extent's DPA, from the guest's EXTENT line.
 extent_dpa() {
     printf '%d' "$(sed -n 's/.*EXTENT dpa=\(0x[0-9a-f]*\).*/\1/p' "$SERIAL" | tr -d '\r' | head -1)"
@@ -243,6 +257,9 @@ QEMU_PID=$!
 
 ok=1
 wait_for '^READY' && check_window && dc_offer || ok=0
+if [ $ok = 1 ] && [ "$MODE" = bench ]; then
+    wait_for '^EXTENT ' && show_direct_map || ok=0
+fi
 if [ $ok = 1 ] && [ "$MODE" = demo ]; then
     if wait_for '^DEMO waiting'; then
         off=$(file_offset)
