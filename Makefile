@@ -5,7 +5,7 @@ SHELL := /bin/bash
 S := scripts
 
 .PHONY: all build deps base tree export check check-bisect check-sanitize \
-        check-guest run interactive bench distclean-tree clean help
+        check-guest check-docs run interactive bench distclean-tree clean help
 
 all: build
 
@@ -19,6 +19,7 @@ help:
 	@echo "make check-bisect  build and test after each patch in turn"
 	@echo "make check-sanitize  the qtests under an ASan/UBSan build"
 	@echo "make check-guest  a Debian kernel probes a DC-only device"
+	@echo "make check-docs   build the QEMU manual with the series (Sphinx -W)"
 	@echo "make interactive  QEMU + serving guest in the background, for qmp-shell"
 
 deps:
@@ -52,6 +53,9 @@ check-sanitize: build
 
 check-guest: build
 	@$(S)/check-guest.sh
+
+check-docs: deps build/qemu/.git
+	@$(S)/check-docs.sh
 
 run: build
 	@$(S)/run.sh

@@ -23,10 +23,9 @@ in two ways of handing out the capacity:
   one-req  one backend of N * 2 MiB, one tag, one add request carrying N
            extents; released with one tag-based request (extents=[]).
            Only for N <= 16: the serve-mode guest answers one request with
-           one Add DC Response of at most 16 extents.  Beyond 85 extents
-           (a 2 KiB response) no guest can accept a request in full: QEMU
-           ignores the response's "More" flag and settles the whole request
-           on the first response.
+           one Add DC Response of at most 16 extents (QEMU accepts larger
+           offers over several responses chained with the "More" flag; the
+           guest does not do that).
 
 Backends are created once (object-add is not timed) and reused in every
 round, which also checks that a released backend is free again.  After each
@@ -295,8 +294,7 @@ def main():
         print("CTL ratio add=%.2f release=%.2f target=%s" % (ra, rr, "met" if ok else "not-met"))
     if hi > ONE_REQ_MAX:
         print("  (one request of %d extents: not measured.  The guest answers a request with one\n"
-              "   Add DC Response of at most %d extents; a 2 KiB response holds 85, more needs\n"
-              "   responses chained with the More flag, which QEMU ignores.)" % (hi, ONE_REQ_MAX))
+              "   Add DC Response of at most %d extents.)" % (hi, ONE_REQ_MAX))
 
 
 if __name__ == "__main__":

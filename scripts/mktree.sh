@@ -20,7 +20,7 @@ git config core.autocrlf false
 git config am.threeWay false
 git config format.signature ""
 # the meson build directory lives inside the tree
-printf "/build/\n/build-san/\n/build-fuzz/\n" >> .git/info/exclude
+printf "/build/\n/build-san/\n/build-fuzz/\n/build-docs/\n" >> .git/info/exclude
 git add -A .
 # The +ds tarball bundles subprojects that QEMU's .gitignore hides; without
 # them configure tries the network.

@@ -1,0 +1,194 @@
+#!/bin/bash
+# 'make fuzz': a bounded libFuzzer campaign over the CXL Type 3 Dynamic
+# Capacity paths (type3 mailbox, HDM decoders, fixed memory window, FM-API
+# through a switch mailbox CCI), with the cxl-dcd-fuzz target of
+# tests/qtest/fuzz/cxl_dcd_fuzz.c in an ASan/UBSan + libFuzzer build.
+#
+# Environment:
+#   FUZZ_SECONDS   total fuzzing time in seconds (default 300)
+#   FUZZ_TARGET    fuzz target name (default cxl-dcd-fuzz)
+#   FUZZ_MAX_LEN   libFuzzer -max_len (default 4096)
+#   FUZZ_TIMEOUT   libFuzzer -timeout per input, seconds (default 30)
+#   FUZZ_ARGS      extra libFuzzer arguments
+#   FUZZ_BUILD_ONLY=1  configure and build, do not fuzz
+#   FUZZ_REPRO=FILE    run one input (e.g. a crash file) and exit
+#
+# Exit status: 0 if no crash was found, 1 if one was, 2 on setup errors.
+set -uo pipefail
+. "$(dirname "$0")/common.sh"
+
+FUZZ_BIN_DIR="$QEMU_SRC/build-fuzz"
+FUZZ_EXE=qemu-fuzz-x86_64
+FUZZ_SECONDS=${FUZZ_SECONDS:-300}
+FUZZ_TARGET=${FUZZ_TARGET:-cxl-dcd-fuzz}
+FUZZ_MAX_LEN=${FUZZ_MAX_LEN:-4096}
+FUZZ_TIMEOUT=${FUZZ_TIMEOUT:-30}
+CORPUS="$BUILD/fuzz-corpus/$FUZZ_TARGET"
+CRASHES="$BUILD/fuzz-crashes"
+LOGDIR="$BUILD/fuzz-logs"
+CLANG_VER=14
+
+fail() { echo "error: $*" >&2; exit 2; }
+
+# --- dependencies (idempotent) ---------------------------------------------
+# clang + the compiler-rt runtimes (libFuzzer, ASan, UBSan) + lld, on top
+# of what the normal build needs (scripts/deps.sh).
+"$(dirname "$0")/deps.sh" || fail "deps.sh failed"
+FUZZ_PKGS=("clang-$CLANG_VER" "libclang-rt-$CLANG_VER-dev" "lld-$CLANG_VER"
+           "llvm-$CLANG_VER")
+missing=()
+for p in "${FUZZ_PKGS[@]}"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" ||
+        missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+    log "apt-get install ${missing[*]}"
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -q "${missing[@]}" ||
+        fail "apt-get install ${missing[*]} failed"
+fi
+[ -d "$QEMU_SRC/.git" ] || fail "no $QEMU_SRC; run 'make tree' first"
+
+# --- configure and build ----------------------------------------------------
+export PATH="/usr/lib/ccache:$PATH"
+if [ ! -f "$FUZZ_BIN_DIR/build.ninja" ]; then
+    log "configuring the fuzzing build in $FUZZ_BIN_DIR"
+    mkdir -p "$FUZZ_BIN_DIR"
+    (cd "$FUZZ_BIN_DIR" && CC="clang-$CLANG_VER" CXX="clang++-$CLANG_VER" \
+        ../configure --python=/usr/bin/python3 \
+        --target-list=x86_64-softmmu --disable-docs --disable-install-blobs \
+        --firmwarepath=/usr/share/qemu:/usr/share/seabios:/usr/lib/ipxe/qemu \
+        --disable-gtk --disable-sdl --disable-vnc --disable-spice \
+        --disable-opengl --disable-xen --disable-curl --disable-libusb \
+        --disable-usb-redir --enable-slirp --enable-fdt=system \
+        --enable-fuzzing --enable-asan --enable-ubsan \
+        ${EXTRA_CONFIGURE:-} > configure.log 2>&1) ||
+        { tail -30 "$FUZZ_BIN_DIR/configure.log"; rm -f "$FUZZ_BIN_DIR/build.ninja";
+          fail "configure failed (log: $FUZZ_BIN_DIR/configure.log)"; }
+fi
+log "building $FUZZ_EXE"
+mkdir -p "$BUILD"
+flock /tmp/cxl-ninja.lock ninja -C "$FUZZ_BIN_DIR" "$FUZZ_EXE" \
+    > "$BUILD/fuzz-build.log" 2>&1 ||
+    { tail -30 "$BUILD/fuzz-build.log"; fail "fuzzer build failed (log: $BUILD/fuzz-build.log)"; }
+[ "${FUZZ_BUILD_ONLY:-0}" = 1 ] && { log "built $FUZZ_BIN_DIR/$FUZZ_EXE"; exit 0; }
+
+# Run from the build tree, QEMU looks for firmware under qemu-bundle/ at the
+# relocated --firmwarepath: point those at Debian's SeaBIOS, iPXE and ROMs.
+for d in usr/share/qemu usr/share/seabios usr/lib/ipxe/qemu; do
+    if [ ! -e "$FUZZ_BIN_DIR/qemu-bundle/$d" ]; then
+        mkdir -p "$(dirname "$FUZZ_BIN_DIR/qemu-bundle/$d")"
+        ln -sfn "/$d" "$FUZZ_BIN_DIR/qemu-bundle/$d"
+    fi
+done
+# Trees made before mktree.sh knew about build-fuzz: keep 'git status' clean
+grep -qx '/build-fuzz/' "$QEMU_SRC/.git/info/exclude" 2>/dev/null ||
+    echo '/build-fuzz/' >> "$QEMU_SRC/.git/info/exclude"
+
+FUZZER="$FUZZ_BIN_DIR/$FUZZ_EXE"
+mkdir -p "$CORPUS" "$CRASHES" "$LOGDIR"
+# The child of each run reports through ASan/UBSan; any report is a crash.
+export ASAN_OPTIONS="${ASAN_OPTIONS:-detect_leaks=0:handle_abort=1:symbolize=1}"
+export UBSAN_OPTIONS="${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}"
+export LSAN_OPTIONS="${LSAN_OPTIONS:-suppressions=$TOP/scripts/lsan.supp}"
+SYMB=$(command -v "llvm-symbolizer-$CLANG_VER" || command -v llvm-symbolizer || true)
+[ -n "$SYMB" ] && export ASAN_SYMBOLIZER_PATH="$SYMB"
+
+if [ -n "${FUZZ_REPRO:-}" ]; then
+    log "running $FUZZ_REPRO"
+    exec "$FUZZER" --fuzz-target="$FUZZ_TARGET" -runs=1 "$FUZZ_REPRO"
+fi
+
+# --- seed corpus --------------------------------------------------------------
+# Operations are separated by "FUZZ"; the first byte selects the operation
+# (enum CXLFuzzOp in tests/qtest/fuzz/cxl_dcd_fuzz.c).
+seed() {
+    local f="$CORPUS/seed-$1"
+    [ -e "$f" ] || printf "$2" > "$f"
+}
+if [ "$FUZZ_TARGET" = cxl-dcd-fuzz ]; then
+    # the guest accepts everything offered, writes and reads the window
+    seed accept-all '\x02\xff\x00\x00\x00'
+    seed accept-rw '\x02\xff\x00\x00\x00FUZZ\x07\x02\x00\x00\x00\x00\x11\x22\x33\x44\x55\x66\x77\x88FUZZ\x07\x01\x00\x00\x00\x00'
+    # accept with More, then the rest; decline
+    seed accept-more '\x02\x01\x01\x00\x01FUZZ\x02\x02\x00\x00\x00'
+    seed decline '\x02\x00\x02\x00\x00'
+    # FM: Initiate DC Add of tm2 (tag C) at DPA 64M, the guest accepts it
+    seed fm-add '\x04\x00\x00\x00\x01\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x20\x00\x01\x03FUZZ\x02\xff\x00\x00\x00'
+    # FM: tag-based release of tag A after acceptance, the guest releases
+    seed fm-release '\x02\xff\x00\x00\x00FUZZ\x04\x01\x01\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x01FUZZ\x02\x00\x00\xff\x00'
+    # QMP: add tm2 at region 0 offset 32M, accept, tag-based release
+    seed qmp-add '\x0b\x00\x00\x00\x03\x01\x10\x00\x01\x00\x00FUZZ\x02\xff\x00\x00\x00FUZZ\x0b\x01\x00\x00\x01\x00\x00\x01FUZZ\x02\x00\x00\xff\x00'
+    # accept, uncommit the device decoder, reset
+    seed hdm-reset '\x02\xff\x00\x00\x00FUZZ\x06\x00\x00\x00\x04\x00\x00\x00\x00FUZZ\x0b\x06\x00\x00'
+    # mailbox: Get DC Config, Get DC Extent List; tunnel: Get DCD Info
+    seed mbox '\x00\x00\x04\x00\x02\x00FUZZ\x00\x00\x05\x00\x10\x00\x00\x00\x00\x00\x00\x00FUZZ\x03\x00\x00\x00'
+    # CDAT entries of the device
+    seed cdat '\x0a\x00\x00\x00\x0cFUZZ\x0a\x00\x01\x00\x0c'
+fi
+
+# --- campaign ---------------------------------------------------------------
+stamp=$(date +%Y%m%d-%H%M%S)
+before=$(mktemp)
+ls "$CRASHES" > "$before" 2>/dev/null
+start=$(date +%s)
+deadline=$((start + FUZZ_SECONDS))
+total_execs=0
+run=0
+cov="" ft="" corp=""
+log "fuzzing $FUZZ_TARGET for ${FUZZ_SECONDS}s (corpus $CORPUS, crashes $CRASHES)"
+while :; do
+    now=$(date +%s)
+    left=$((deadline - now))
+    [ "$left" -gt 0 ] || break
+    run=$((run + 1))
+    rlog="$LOGDIR/$stamp-run$run.log"
+    # one job, one worker: the machine is shared
+    "$FUZZER" --fuzz-target="$FUZZ_TARGET" -max_total_time="$left" \
+        -max_len="$FUZZ_MAX_LEN" -timeout="$FUZZ_TIMEOUT" -rss_limit_mb=4096 \
+        -print_final_stats=1 -artifact_prefix="$CRASHES/" \
+        ${FUZZ_ARGS:-} "$CORPUS" > "$rlog" 2>&1
+    rc=$?
+    n=$(sed -n 's/^stat::number_of_executed_units: *//p' "$rlog" | tail -1)
+    total_execs=$((total_execs + ${n:-0}))
+    last=$(grep -E '^#[0-9]+.*cov: ' "$rlog" | tail -1)
+    if [ -n "$last" ]; then
+        cov=$(sed -n 's/.* cov: \([0-9]*\).*/\1/p' <<<"$last")
+        ft=$(sed -n 's/.* ft: \([0-9]*\).*/\1/p' <<<"$last")
+        corp=$(sed -n 's/.* corp: \([^ ]*\).*/\1/p' <<<"$last")
+    fi
+    echo "run $run: exit $rc, ${n:-0} executions, cov ${cov:-?} ft ${ft:-?} (log $rlog)"
+    if [ "$rc" -eq 0 ]; then
+        break
+    fi
+    if ! grep -q 'Test unit written to' "$rlog"; then
+        echo "fuzzer failed without saving an input:"
+        tail -20 "$rlog"
+        break
+    fi
+    grep -m1 -E 'invariant violated|ERROR: AddressSanitizer|runtime error|ERROR: LeakSanitizer|ERROR: libFuzzer' "$rlog" | sed 's/^/    /'
+    [ "${FUZZ_KEEP_GOING:-1}" = 1 ] && [ "$run" -lt "${FUZZ_MAX_RESTARTS:-20}" ] || break
+done
+end=$(date +%s)
+elapsed=$((end - start))
+
+# Coverage of the whole corpus, in one pass
+corpus_cov=$("$FUZZER" --fuzz-target="$FUZZ_TARGET" -runs=0 -max_len="$FUZZ_MAX_LEN" \
+                "$CORPUS" 2>&1 | grep -E 'INITED|DONE' | tail -1)
+
+echo
+echo "== fuzz summary ($FUZZ_TARGET)"
+echo "time:        ${elapsed}s in $run run(s)"
+echo "executions:  $total_execs"
+echo "exec/s:      $((elapsed > 0 ? total_execs / elapsed : 0))"
+echo "coverage:    cov ${cov:-?} ft ${ft:-?} corpus ${corp:-?} (last run)"
+echo "corpus:      $(ls "$CORPUS" | wc -l) inputs; ${corpus_cov:-no coverage pass}"
+new_crashes=$(ls "$CRASHES" 2>/dev/null | grep -vxF -f "$before" || true)
+rm -f "$before"
+if [ -n "$new_crashes" ]; then
+    echo "crashes:     $(wc -l <<<"$new_crashes") new in $CRASHES:"
+    sed 's/^/  /' <<<"$new_crashes"
+    echo "reproduce:   FUZZ_REPRO=$CRASHES/<file> scripts/fuzz.sh (CXL_FUZZ_TRACE=1 to trace)"
+    exit 1
+fi
+echo "crashes:     none"
+exit 0
