@@ -93,11 +93,21 @@ fetch() {
     f="$DEBS/${pkg}_${ver//:/%3a}_${PARCH[$1]}.deb"
     if [ ! -s "$f" ]; then
         log "apt-get download $pkg=$ver" >&2
-        (cd "$DEBS" && apt-get download -q -o APT::Sandbox::User=root "$pkg=$ver" >&2) ||
-            fail "apt-get download $pkg=$ver failed"
+        if ! (cd "$DEBS" && apt-get download -q -o APT::Sandbox::User=root "$pkg=$ver" >&2); then
+            echo "apt-get download $pkg=$ver failed" >&2
+            return 1
+        fi
         [ -s "$f" ] || fail "apt-get download $pkg=$ver did not produce $f"
     fi
     echo "$f"
+}
+# A download fails when apt's lists are older than the archive (the version
+# they name is gone): update them once and start again.
+retry_after_update() {
+    [ -z "${CHECK_GUEST_APT_UPDATED:-}" ] || fail "apt-get download failed even after apt-get update"
+    log "apt-get update (the package lists may be stale), then starting again"
+    apt-get update -qq || fail "apt-get update failed"
+    exec env CHECK_GUEST_APT_UPDATED=1 bash "$0" "$@"
 }
 
 # ---- 1. the kernel ----------------------------------------------------------
@@ -116,7 +126,7 @@ kpkg=${kpkg%%/*}
 kver=${PVER[$kpkg]}
 KDIR=$GK/kernel/${kpkg}_${kver//:/%3a}
 if [ ! -f "$KDIR/.extracted" ]; then
-    kdeb=$(fetch "$kpkg")
+    kdeb=$(fetch "$kpkg") || retry_after_update "$@"
     log "dpkg-deb -x $(basename "$kdeb")"
     rm -rf "$KDIR" "$KDIR.tmp"
     mkdir -p "$KDIR.tmp"
@@ -137,7 +147,7 @@ MODDIR=$KDIR/lib/modules/$krel
 [ -f "$kconfig" ] || fail "no boot/config-$krel in $kpkg"
 [ -d "$MODDIR" ] || fail "no lib/modules/$krel in $kpkg"
 for c in "${CXL_CONFIGS[@]}"; do
-    grep -qE "^CONFIG_$c=[ym]$" "$kconfig" || fail "$kpkg has no CONFIG_$c (=y or =m): $(grep -E "CONFIG_$c[= ]" "$kconfig" || echo unset)"
+    grep -qE "^CONFIG_$c=[ym]$" "$kconfig" || fail "$kpkg has no CONFIG_$c (=y or =m): $(grep -E "CONFIG_${c}[= ]" "$kconfig" || echo unset)"
 done
 log "kernel: $kpkg $kver (release $krel): $(grep -E "^CONFIG_($(IFS='|'; echo "${CXL_CONFIGS[*]}"))=" "$kconfig" | sed 's/^CONFIG_//' | tr '\n' ' ')"
 
@@ -159,7 +169,7 @@ while [ ${#level[@]} -gt 0 ]; do
             [ -n "${seen[$d]:-}" ] || next+=("$d")
         done
     done
-    level=($(printf '%s\n' "${next[@]}" | sort -u))
+    mapfile -t level < <(printf '%s\n' "${next[@]}" | sort -u | grep . || true)
 done
 UDIR=$GK/userland
 ustamp=$(for p in "${ulist[@]}"; do echo "$p=${PVER[$p]}"; done | sort)
@@ -167,7 +177,7 @@ if [ ! -f "$UDIR/.extracted" ] || [ "$(cat "$UDIR/.extracted")" != "$ustamp" ]; 
     rm -rf "$UDIR" "$UDIR.tmp"
     mkdir -p "$UDIR.tmp"
     for p in "${ulist[@]}"; do
-        deb=$(fetch "$p")
+        deb=$(fetch "$p") || retry_after_update "$@"
         dpkg-deb -x "$deb" "$UDIR.tmp" || fail "dpkg-deb -x $deb failed"
     done
     echo "$ustamp" > "$UDIR.tmp/.extracted"
@@ -220,7 +230,7 @@ modinfo_field() {   # modinfo_field FILE FIELD
         *.ko.xz) dec="xz -dc" ;;
         *.ko.gz) dec="gzip -dc" ;;
         *.ko.zst) command -v zstd >/dev/null || fail "$1 is zstd-compressed and there is no zstd"; dec="zstd -dc" ;;
-        *) dec=cat ;;
+        *) dec="cat" ;;
     esac
     $dec "$1" | tr '\0' '\n' | grep -a "^$2=" | head -n 1 | cut -d= -f2- || true
 }
