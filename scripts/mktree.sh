@@ -28,11 +28,12 @@ git add -f subprojects
 GIT_AUTHOR_DATE="2026-01-01T00:00:00Z" GIT_COMMITTER_DATE="2026-01-01T00:00:00Z" \
     git commit -q -m "QEMU $BASE_VERSION (Debian source, Debian patches applied)"
 git tag base
-if [ -f "$TOP/patches/series" ]; then
+PATCHES="${PATCHES_DIR:-$TOP/patches}"
+if [ -f "$PATCHES/series" ]; then
     while read -r p; do
         case "$p" in ''|'#'*) continue ;; esac
-        GIT_COMMITTER_DATE="2026-01-01T00:00:00Z" git am -q --committer-date-is-author-date "$TOP/patches/$p" ||
-            die "patches/$p does not apply"
-    done < "$TOP/patches/series"
+        GIT_COMMITTER_DATE="2026-01-01T00:00:00Z" git am -q --committer-date-is-author-date "$PATCHES/$p" ||
+            { git am --abort 2>/dev/null; die "patches/$p does not apply"; }
+    done < "$PATCHES/series"
 fi
 log "build/qemu: $(git rev-list --count base..HEAD) patch(es) on base"
