@@ -3,7 +3,7 @@
 set -euo pipefail
 . "$(dirname "$0")/common.sh"
 
-[ -d "$QEMU_SRC/.git" ] || die "no $QEMU_SRC; run 'make tree' first"
+[ -e "$QEMU_SRC/.git" ] || die "no $QEMU_SRC; run 'make tree' first"
 export PATH="/usr/lib/ccache:$PATH"
 if [ ! -f "$QEMU_BIN/build.ninja" ]; then
     log "configuring"
