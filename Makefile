@@ -5,7 +5,7 @@ SHELL := /bin/bash
 S := scripts
 
 .PHONY: all build deps base tree export check check-bisect check-sanitize \
-        check-guest check-docs run interactive bench distclean-tree clean help
+        check-guest check-docs fuzz run interactive bench distclean-tree clean help
 
 all: build
 
@@ -20,6 +20,7 @@ help:
 	@echo "make check-sanitize  the qtests under an ASan/UBSan build"
 	@echo "make check-guest  a Debian kernel probes a DC-only device"
 	@echo "make check-docs   build the QEMU manual with the series (Sphinx -W)"
+	@echo "make fuzz         a bounded libFuzzer campaign (FUZZ_SECONDS=300)"
 	@echo "make interactive  QEMU + serving guest in the background, for qmp-shell"
 
 deps:
@@ -56,6 +57,9 @@ check-guest: build
 
 check-docs: deps build/qemu/.git
 	@$(S)/check-docs.sh
+
+fuzz: deps build/qemu/.git
+	@$(S)/fuzz.sh
 
 run: build
 	@$(S)/run.sh

@@ -27,7 +27,7 @@ if [ ! -f "$src" ] || [ "$(cat "$src")" != "$want" ]; then
     need_update=1
 fi
 stamp=/var/lib/apt/periodic/cxl-tagmem-update
-if [ $need_update = 1 ] || [ ! -f "$stamp" ] || ! apt-cache showsrc "$BASE_PKG=$BASE_VERSION" 2>/dev/null | grep -q .; then
+if [ $need_update = 1 ] || [ ! -f "$stamp" ] || ! apt-cache showsrc "$BASE_PKG" 2>/dev/null | grep -qx "Version: $BASE_VERSION"; then
     log "apt-get update"
     apt-get update -qq
     mkdir -p "$(dirname "$stamp")" && touch "$stamp"

@@ -8,10 +8,17 @@
 #   FUZZ_SECONDS   total fuzzing time in seconds (default 300)
 #   FUZZ_TARGET    fuzz target name (default cxl-dcd-fuzz)
 #   FUZZ_MAX_LEN   libFuzzer -max_len (default 4096)
-#   FUZZ_TIMEOUT   libFuzzer -timeout per input, seconds (default 30)
+#   FUZZ_TIMEOUT   seconds one input may run (default 10; the target
+#                  enforces it, libFuzzer's -timeout cannot: QEMU blocks
+#                  SIGALRM)
 #   FUZZ_ARGS      extra libFuzzer arguments
 #   FUZZ_BUILD_ONLY=1  configure and build, do not fuzz
 #   FUZZ_REPRO=FILE    run one input (e.g. a crash file) and exit
+#   FUZZ_KEEP_GOING=0  stop at the first crash (default: restart the fuzzer
+#                      until FUZZ_SECONDS are used, at most FUZZ_MAX_RESTARTS)
+#   CXL_FUZZ_*         options of the cxl-dcd-fuzz target, see
+#                      tests/qtest/fuzz/cxl_dcd_fuzz.c (e.g.
+#                      CXL_FUZZ_AVOID=cdat-handle to steer around a known bug)
 #
 # Exit status: 0 if no crash was found, 1 if one was, 2 on setup errors.
 set -uo pipefail
@@ -22,7 +29,8 @@ FUZZ_EXE=qemu-fuzz-x86_64
 FUZZ_SECONDS=${FUZZ_SECONDS:-300}
 FUZZ_TARGET=${FUZZ_TARGET:-cxl-dcd-fuzz}
 FUZZ_MAX_LEN=${FUZZ_MAX_LEN:-4096}
-FUZZ_TIMEOUT=${FUZZ_TIMEOUT:-30}
+FUZZ_TIMEOUT=${FUZZ_TIMEOUT:-10}
+export CXL_FUZZ_TIMEOUT=$FUZZ_TIMEOUT
 CORPUS="$BUILD/fuzz-corpus/$FUZZ_TARGET"
 CRASHES="$BUILD/fuzz-crashes"
 LOGDIR="$BUILD/fuzz-logs"
@@ -144,7 +152,7 @@ while :; do
     rlog="$LOGDIR/$stamp-run$run.log"
     # one job, one worker: the machine is shared
     "$FUZZER" --fuzz-target="$FUZZ_TARGET" -max_total_time="$left" \
-        -max_len="$FUZZ_MAX_LEN" -timeout="$FUZZ_TIMEOUT" -rss_limit_mb=4096 \
+        -max_len="$FUZZ_MAX_LEN" -rss_limit_mb=4096 \
         -print_final_stats=1 -artifact_prefix="$CRASHES/" \
         ${FUZZ_ARGS:-} "$CORPUS" > "$rlog" 2>&1
     rc=$?
@@ -177,6 +185,8 @@ corpus_cov=$("$FUZZER" --fuzz-target="$FUZZ_TARGET" -runs=0 -max_len="$FUZZ_MAX_
 
 echo
 echo "== fuzz summary ($FUZZ_TARGET)"
+echo "tree:        $(git -C "$QEMU_SRC" describe --always --dirty 2>/dev/null) ($(git -C "$QEMU_SRC" log -1 --format=%s 2>/dev/null))"
+[ -n "${CXL_FUZZ_AVOID:-}" ] && echo "avoiding:    $CXL_FUZZ_AVOID (known bugs)"
 echo "time:        ${elapsed}s in $run run(s)"
 echo "executions:  $total_execs"
 echo "exec/s:      $((elapsed > 0 ? total_execs / elapsed : 0))"
