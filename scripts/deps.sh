@@ -27,7 +27,10 @@ if [ ! -f "$src" ] || [ "$(cat "$src")" != "$want" ]; then
     need_update=1
 fi
 stamp=/var/lib/apt/periodic/cxl-tagmem-update
-if [ $need_update = 1 ] || [ ! -f "$stamp" ] || ! apt-cache showsrc "$BASE_PKG" 2>/dev/null | grep -qx "Version: $BASE_VERSION"; then
+# (no 'grep -q' in a pipe: with pipefail, apt-cache's SIGPIPE fails it)
+versions=$(apt-cache showsrc "$BASE_PKG" 2>/dev/null | grep '^Version:' || true)
+if [ $need_update = 1 ] || [ ! -f "$stamp" ] ||
+   ! grep -qx "Version: $BASE_VERSION" <<< "$versions"; then
     log "apt-get update"
     apt-get update -qq
     mkdir -p "$(dirname "$stamp")" && touch "$stamp"
