@@ -187,15 +187,39 @@ while :; do
         tail -20 "$rlog"
         break
     fi
-    grep -m1 -E 'invariant violated|ERROR: AddressSanitizer|runtime error|ERROR: LeakSanitizer|ERROR: libFuzzer' "$rlog" | sed 's/^/    /'
+    # the most telling line of the report
+    for pat in '==CXL-FUZZ==' 'Assertion|assertion failed|should not be reached|is not an instance' \
+               'runtime error' 'ERROR: AddressSanitizer: [a-z]' 'ERROR: LeakSanitizer' \
+               'ERROR: AddressSanitizer|ERROR: libFuzzer'; do
+        why=$(grep -v '^qmp\|^  ->' "$rlog" | grep -m1 -E "$pat") && break
+    done
+    echo "    ${why:-?}" | cut -c1-200
+    unit=$(sed -n "s|.*Test unit written to $CRASHES/||p" "$rlog" | tail -1)
+    if grep -qxF "$unit" "$before" || grep -qxF "$unit" <<<"${seen:-}"; then
+        # the same input again (a corpus file that crashes, e.g. one saved
+        # while CXL_FUZZ_AVOID steered around a bug): restarting is useless
+        echo "    $unit crashed before: not restarting (remove it from the"
+        echo "    corpus or steer around the bug with CXL_FUZZ_AVOID)"
+        break
+    fi
+    seen="${seen:-}$unit"$'\n'
     [ "${FUZZ_KEEP_GOING:-1}" = 1 ] && [ "$run" -lt "${FUZZ_MAX_RESTARTS:-20}" ] || break
 done
 end=$(date +%s)
 elapsed=$((end - start))
 
-# Coverage of the whole corpus, in one pass
-corpus_cov=$("$FUZZER" --fuzz-target="$FUZZ_TARGET" -runs=0 -max_len="$FUZZ_MAX_LEN" \
-                "$CORPUS" 2>&1 | grep -E 'INITED|DONE' | tail -1)
+# Minimize the corpus (each run replays all of it first) and measure its
+# coverage, in one merge pass
+merged="$CORPUS.merge"
+rm -rf "$merged" && mkdir -p "$merged"
+corpus_cov=$("$FUZZER" --fuzz-target="$FUZZ_TARGET" -merge=1 -max_len="$FUZZ_MAX_LEN" \
+                "$merged" "$CORPUS" 2>&1 | sed -n 's/^MERGE-OUTER: \(.* new files .*\)/\1/p' | tail -1)
+if [ -n "$corpus_cov" ] && [ -n "$(ls "$merged")" ]; then
+    rm -rf "$CORPUS.old" && mv "$CORPUS" "$CORPUS.old" && mv "$merged" "$CORPUS" &&
+        rm -rf "$CORPUS.old"
+else
+    rm -rf "$merged"
+fi
 
 echo
 echo "== fuzz summary ($FUZZ_TARGET)"
@@ -205,7 +229,7 @@ echo "time:        ${elapsed}s in $run run(s)"
 echo "executions:  $total_execs"
 echo "exec/s:      $((elapsed > 0 ? total_execs / elapsed : 0))"
 echo "coverage:    cov ${cov:-?} ft ${ft:-?} corpus ${corp:-?} (last run)"
-echo "corpus:      $(ls "$CORPUS" | wc -l) inputs; ${corpus_cov:-no coverage pass}"
+echo "corpus:      $(ls "$CORPUS" | wc -l) inputs after minimizing (${corpus_cov:-merge failed})"
 new_crashes=$(ls "$CRASHES" 2>/dev/null | grep -vxF -f "$before" || true)
 rm -f "$before"
 if [ -n "$new_crashes" ]; then
