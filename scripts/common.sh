@@ -8,7 +8,11 @@ BASE_PKG=qemu
 BASE_VERSION=1:10.2.2+ds-1
 BASE_ORIG=qemu_10.2.2+ds.orig.tar.xz
 BASE_DSC=qemu_10.2.2+ds-1.dsc
-BASE_SHA256=be05230fe47a6937cd29f28f562932c8125f9c93c2a82c625198f7a4aa601dfb
+BASE_DEBIAN=qemu_10.2.2+ds-1.debian.tar.xz
+# sha256 of each file of the source package (the orig one is design.md's)
+BASE_SHA256S="be05230fe47a6937cd29f28f562932c8125f9c93c2a82c625198f7a4aa601dfb  $BASE_ORIG
+f1684b3aa5ec500c3389d346c6501dee45041ea91656c6556d4da9023b7987dd  $BASE_DSC
+ddf75aceab4f8f77374f3cb34fc97b41514895aeb293ce8b2ddd5e072bb0f5c0  $BASE_DEBIAN"
 GIT_IDENT_NAME="cxl-tagmem developers"
 GIT_IDENT_EMAIL="dev@cxl-tagmem.invalid"
 export CCACHE_DIR="${CCACHE_DIR:-$HOME/.ccache}"
