@@ -22,16 +22,12 @@
 # COUNTS=16,256 and ROUNDS=3 (control path), KEEP=1 (keep the logs).
 set -euo pipefail
 
-TOP=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-QEMU=${QEMU:-$TOP/build/qemu/build/qemu-system-x86_64}
-GUEST=$TOP/guest/guest.elf
-PYTHON=/usr/bin/python3             # Debian's; bench-control.py needs only the stdlib
+. "$(dirname "$0")/common.sh"
+PYTHON=/usr/bin/python3             # Debian's; bench-control.py uses the tree's qemu.qmp
 TRIALS=${TRIALS:-15}
 COUNTS=${COUNTS:-16,256}
 ROUNDS=${ROUNDS:-3}
 KEEP=${KEEP:-0}
-WINDOW=0x110000000                  # CFMW base for -m 2G; bench-control.py's
-                                    # direct-map check fails if it is not
 
 die() { echo "bench: error: $*" >&2; exit 1; }
 
@@ -42,10 +38,7 @@ make -s --no-print-directory -C "$TOP/guest" || die "cannot build the guest (mak
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/cxl-bench-all.XXXXXX")
 QEMU_PID=
 cleanup() {
-    if [ -n "$QEMU_PID" ] && kill -0 "$QEMU_PID" 2>/dev/null; then
-        kill "$QEMU_PID" 2>/dev/null || true
-        wait "$QEMU_PID" 2>/dev/null || true
-    fi
+    stop_pid "$QEMU_PID"
     if [ "$KEEP" = 1 ]; then echo "logs kept in $WORK"; else rm -rf "$WORK"; fi
 }
 trap cleanup EXIT
@@ -81,21 +74,11 @@ grep -q '^host: direct map: none' "$WORK/mmio.log" ||
 SERIAL=$WORK/serve.serial.log
 SOCK=$WORK/qmp.sock
 echo "== control path: serve-mode guest, add/accept and release of $COUNTS tagged extents"
-# The design's typical topology (section 1), as in scripts/interactive.sh.
-# write=0: the guest does not stamp each accepted extent, so the time is
-# the device's and the mailbox's, not the guest's own writes.
-"$QEMU" \
-    -machine q35,cxl=on -accel tcg -m 2G -smp 1 \
-    -nodefaults -display none -no-reboot \
-    -serial "file:$SERIAL" \
-    -qmp "unix:$SOCK,server=on,wait=off" \
-    -device isa-debug-exit,iobase=0xf4,iosize=0x04 \
-    -device pxb-cxl,bus_nr=12,bus=pcie.0,id=cxl.1,hdm_for_passthrough=on \
-    -device cxl-rp,port=0,bus=cxl.1,id=rp0,chassis=0,slot=2 \
-    -device cxl-type3,bus=rp0,id=dcd0,num-dc-regions=2,dc-regions-total-size=4G,sn=99 \
-    -M cxl-fmw.0.targets.0=cxl.1,cxl-fmw.0.size=8G \
-    -kernel "$GUEST" -append "mode=serve window=$WINDOW hbdec=1 write=0" \
-    > "$WORK/serve.qemu.out" 2>&1 &
+# The design's typical topology (section 1; common.sh).  write=0: the
+# guest does not stamp each accepted extent, so the time is the device's
+# and the mailbox's, not the guest's own writes.
+serve_guest_args "$SERIAL" "$SOCK" write=0
+"$QEMU" "${QEMU_ARGS[@]}" > "$WORK/serve.qemu.out" 2>&1 &
 QEMU_PID=$!
 
 deadline=$((SECONDS + 30))

@@ -32,15 +32,17 @@ round, which also checks that a released backend is free again.  After each
 step the query-cxl-dynamic-capacity result is checked (untimed).
 
 Output: one "CTL ..." line per measurement (for bench-all.sh), then a table.
-Stdlib only, so it runs with Debian's /usr/bin/python3.
+QMP through QEMU's qemu.qmp (scripts/qmp.py; PYTHONPATH=build/qemu/python).
 """
 
 import argparse
+import asyncio
 import json
-import socket
 import statistics
 import sys
 import time
+
+import qmp as qmpclient
 
 MiB = 1 << 20
 EXT_LEN = 2 * MiB                   # the DC block size of QEMU's regions
@@ -53,36 +55,15 @@ class QMPError(Exception):
 
 
 class QMP:
-    """Just enough QMP: commands with ids, events kept in arrival order."""
+    """Commands through qemu.qmp; events kept in arrival order."""
 
     def __init__(self, path):
-        self.sock = socket.socket(socket.AF_UNIX)
-        self.sock.connect(path)
-        self.file = self.sock.makefile("rwb", buffering=0)
+        self.qmp = qmpclient.connect(path)
         self.events = []
-        self.next_id = 0
-        self._read()                            # greeting
-        self.cmd("qmp_capabilities")
-
-    def _read(self, timeout=None):
-        self.sock.settimeout(timeout)
-        line = self.file.readline()
-        if not line:
-            raise QMPError("QMP connection closed")
-        return json.loads(line)
 
     def cmd(self, name, check=True, **args):
-        self.next_id += 1
-        msg = {"execute": name, "id": self.next_id}
-        if args:
-            msg["arguments"] = args
-        self.file.write(json.dumps(msg).encode() + b"\n")
-        while True:
-            reply = self._read(60)
-            if "event" in reply:
-                self.events.append(reply)
-            elif reply.get("id") == self.next_id:
-                break
+        reply = self.qmp.cmd_raw(name, args or None)
+        self.events += self.qmp.get_events()
         if check and "error" in reply:
             raise QMPError("%s %s: %s" % (name, json.dumps(args), reply["error"]["desc"]))
         return reply.get("return", reply)
@@ -111,8 +92,8 @@ class QMP:
             if left <= 0:
                 raise QMPError("only %d of %d extents %s after %ds" % (seen, n, change, timeout))
             try:
-                self.events.append(self._read(left))
-            except socket.timeout:
+                self.events.append(self.qmp.pull_event(wait=left))
+            except asyncio.TimeoutError:
                 pass
 
 
@@ -300,5 +281,5 @@ def main():
 if __name__ == "__main__":
     try:
         main()
-    except QMPError as e:
+    except (QMPError, qmpclient.QMPError, OSError) as e:
         sys.exit("bench-control: error: %s" % e)

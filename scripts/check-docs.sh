@@ -8,17 +8,9 @@ set -euo pipefail
 DEBIAN_FRONTEND=noninteractive apt-get install -y -q \
     python3-sphinx python3-sphinx-rtd-theme >/dev/null
 DOCS="$QEMU_SRC/build-docs"
-if [ ! -f "$DOCS/build.ninja" ]; then
-    mkdir -p "$DOCS"
-    (cd "$DOCS" && ../configure --python=/usr/bin/python3 \
-        --target-list=x86_64-softmmu --enable-docs --disable-install-blobs \
-        --disable-gtk --disable-sdl --disable-vnc --disable-spice \
-        --disable-opengl --disable-xen --disable-curl --disable-libusb \
-        --disable-usb-redir > configure.log 2>&1) ||
-        { tail -30 "$DOCS/configure.log"; die "configure failed"; }
-fi
+configure_build "$DOCS" --enable-docs
 log "building the manual (sphinx-build -W)"
-ninja -C "$DOCS" docs/docs.stamp
+ninja_build "$DOCS" docs/docs.stamp
 html="$DOCS/docs/manual/system/devices/cxl.html"
 grep -q 'id="tagged-dynamic-capacity"' "$html" ||
     die "the Tagged dynamic capacity section is missing from $html"

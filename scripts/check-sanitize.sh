@@ -6,30 +6,15 @@ set -uo pipefail
 . "$(dirname "$0")/common.sh"
 
 SAN="$QEMU_SRC/build-san"
-export PATH="/usr/lib/ccache:$PATH"
-if [ ! -f "$SAN/build.ninja" ]; then
-    log "configuring the sanitizer build"
-    mkdir -p "$SAN"
-    (cd "$SAN" && ../configure --python=/usr/bin/python3 \
-        --target-list=x86_64-softmmu --disable-docs --disable-install-blobs \
-        --firmwarepath=/usr/share/qemu:/usr/share/seabios:/usr/lib/ipxe/qemu \
-        --disable-gtk --disable-sdl --disable-vnc --disable-spice \
-        --disable-opengl --disable-xen --disable-curl --disable-libusb \
-        --disable-usb-redir --enable-slirp --enable-fdt=system \
-        --enable-asan --enable-ubsan > configure.log 2>&1) ||
-        { tail -30 "$SAN/configure.log"; die "configure failed"; }
-fi
+configure_build "$SAN" --disable-docs --enable-asan --enable-ubsan
 targets=(qemu-system-x86_64)
 for t in $(series_qtests); do
     targets+=("tests/qtest/$t")
 done
 log "building with ASan/UBSan"
-flock /tmp/cxl-ninja.lock ninja -C "$SAN" "${targets[@]}" > "$BUILD/sanitize-build.log" 2>&1 ||
+ninja_build "$SAN" "${targets[@]}" > "$BUILD/sanitize-build.log" 2>&1 ||
     { tail -30 "$BUILD/sanitize-build.log"; die "sanitizer build failed"; }
-for d in usr/share/qemu usr/share/seabios usr/lib/ipxe/qemu; do
-    mkdir -p "$(dirname "$SAN/qemu-bundle/$d")"
-    [ -e "$SAN/qemu-bundle/$d" ] || ln -sfn "/$d" "$SAN/qemu-bundle/$d"
-done
+link_firmware "$SAN"
 
 logdir="$BUILD/sanitize-logs"
 rm -rf "$logdir" && mkdir -p "$logdir"

@@ -24,9 +24,7 @@
 #                                  "-global cxl-type3.x-dc-direct-map=off"
 set -euo pipefail
 
-TOP=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-QEMU=${QEMU:-$TOP/build/qemu/build/qemu-system-x86_64}
-GUEST=$TOP/guest/guest.elf
+. "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 QMP_SOCK=${QMP_SOCK:-/tmp/cxl-tagmem.qmp}
 HMP_SOCK=${HMP_SOCK:-/tmp/cxl-tagmem.hmp}
 STATE_DIR=${STATE_DIR:-/tmp/cxl-tagmem}
@@ -34,9 +32,8 @@ QEMU_EXTRA=${QEMU_EXTRA:-}
 PIDFILE=$STATE_DIR/qemu.pid
 SERIAL=$STATE_DIR/serial.log
 QEMU_LOG=$STATE_DIR/qemu.log
-WINDOW=0x110000000          # CFMW base with -m 2G; checked below
 TAG=5be13bce-ae34-4a77-b6c3-16df975fcf1a
-DCD=/machine/peripheral/dcd0
+DCD=$DCD_PATH
 SIZE=268435456              # qmp-shell takes sizes in bytes only
 
 die() { echo "interactive: error: $*" >&2; exit 1; }
@@ -90,22 +87,11 @@ rm -f "$QMP_SOCK" "$HMP_SOCK"
 
 # setsid: the instance outlives this script and ignores the terminal's
 # Ctrl-C and hang-up; --stop (or quit) ends it.
+# The design's typical topology (common.sh).
+serve_guest_args "$SERIAL" "$QMP_SOCK" "msg=hello from the guest, through the CXL window"
 # shellcheck disable=SC2086  # QEMU_EXTRA is a list of arguments
-setsid "$QEMU" \
-    -machine q35,cxl=on -accel tcg -m 2G -smp 1 \
-    -nodefaults -display none -no-reboot \
-    -serial "file:$SERIAL" \
-    -qmp "unix:$QMP_SOCK,server=on,wait=off" \
-    -monitor "unix:$HMP_SOCK,server=on,wait=off" \
-    -pidfile "$PIDFILE" \
-    -device isa-debug-exit,iobase=0xf4,iosize=0x04 \
-    -device pxb-cxl,bus_nr=12,bus=pcie.0,id=cxl.1,hdm_for_passthrough=on \
-    -device cxl-rp,port=0,bus=cxl.1,id=rp0,chassis=0,slot=2 \
-    -device cxl-type3,bus=rp0,id=dcd0,num-dc-regions=2,dc-regions-total-size=4G,sn=99 \
-    -M cxl-fmw.0.targets.0=cxl.1,cxl-fmw.0.size=8G \
-    -kernel "$GUEST" \
-    -append "mode=serve window=$WINDOW hbdec=1 msg=hello from the guest, through the CXL window" \
-    $QEMU_EXTRA < /dev/null > "$QEMU_LOG" 2>&1 &
+setsid "$QEMU" "${QEMU_ARGS[@]}" -monitor "unix:$HMP_SOCK,server=on,wait=off" \
+    -pidfile "$PIDFILE" $QEMU_EXTRA < /dev/null > "$QEMU_LOG" 2>&1 &
 QEMU_PID=$!
 
 # Until the guest has set up PCI, the mailbox and the decoders: offers made
@@ -127,27 +113,9 @@ done
 
 # The guest is told the window base; make sure QEMU agrees.  QMP takes one
 # client at a time: this connection closes before qmp-shell is suggested.
-base=$(/usr/bin/python3 - "$QMP_SOCK" <<'EOF'
-import json, re, socket, sys
-s = socket.socket(socket.AF_UNIX)
-s.connect(sys.argv[1])
-f = s.makefile("rw")
-def cmd(c):
-    f.write(json.dumps(c) + "\n"); f.flush()
-    while True:
-        m = json.loads(f.readline())
-        if "event" not in m:
-            return m
-json.loads(f.readline())                        # greeting
-cmd({"execute": "qmp_capabilities"})
-r = cmd({"execute": "human-monitor-command", "arguments": {"command-line": "info mtree"}})
-m = re.search(r"([0-9a-f]+)-[0-9a-f]+ \(prio [0-9-]+, i/o\): cxl-fixed-memory-region", r["return"])
-print(m.group(1) if m else "none")
-EOF
-) || base=none
-if [ "$base" = none ] || [ $((16#$base)) -ne $((WINDOW)) ]; then
+if ! err=$(qmp_py --check-window "$QMP_SOCK" "$CXL_WINDOW" 2>&1); then
     kill "$QEMU_PID" 2>/dev/null || true
-    die "CXL fixed memory window at ${base}, the guest was told $WINDOW"
+    die "$err"
 fi
 
 # Paths as the user can type them: relative from the repo root.

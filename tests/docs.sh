@@ -29,8 +29,7 @@
 #   bash tests/docs.sh        (from anywhere; 'make check' runs it)
 set -euo pipefail
 
-TOP=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-QEMU=$TOP/build/qemu/build/qemu-system-x86_64
+. "$(dirname "${BASH_SOURCE[0]}")/../scripts/common.sh"   # PYTHONPATH: the tree's python/qemu
 QMP_SHELL=$TOP/build/qemu/scripts/qmp/qmp-shell
 RST=$TOP/build/qemu/docs/system/devices/cxl.rst
 HELPER=$TOP/tests/docs_examples.py

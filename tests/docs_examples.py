@@ -21,7 +21,9 @@ The commands are the documents', verbatim except that mem-path= points
 into DIR; the waits in between are this test's and follow what the text
 says happens (the guest accepts an offer; it answers a release).  A
 failure raises DocFailure naming FILE:LINE and the documented line.
-Standard library only.
+QEMU is started and queried through the tree's python/qemu (qemu.machine,
+qemu.qmp; PYTHONPATH=build/qemu/python), the documented lines go through
+its scripts/qmp/qmp-shell.
 """
 
 import argparse
@@ -32,10 +34,14 @@ import re
 import select
 import shlex
 import signal
-import socket
 import subprocess
 import sys
 import time
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "scripts"))
+import qmp as qmpclient  # noqa: E402  (scripts/qmp.py: checks qemu.qmp imports)
+from qemu.machine import QEMUMachine  # noqa: E402
+from qemu.machine.machine import VMLaunchFailure  # noqa: E402
 
 RST = "build/qemu/docs/system/devices/cxl.rst"
 RST_SECTION = "Tagged dynamic capacity"
@@ -290,45 +296,6 @@ def parse_qmp_shell_line(text):
                 v = val
         args[key] = v
     return (toks[0] if toks else ""), args
-
-
-class RawQMP:
-    """A plain QMP client, for the test's own look-ups (not doc commands)."""
-
-    def __init__(self, path, timeout=QMP_TIMEOUT, proc=None):
-        deadline = time.monotonic() + timeout
-        while True:
-            try:
-                self.s = socket.socket(socket.AF_UNIX)
-                self.s.settimeout(timeout)
-                self.s.connect(path)
-                break
-            except OSError:
-                self.s.close()
-                if proc is not None and proc.poll() is not None:
-                    raise DocFailure(f"QEMU exited with status {proc.returncode} "
-                                     "before its QMP socket accepted a connection")
-                if time.monotonic() > deadline:
-                    raise DocFailure(f"no QMP server on {path} after {timeout} s")
-                time.sleep(0.1)
-        self.f = self.s.makefile("rw")
-        json.loads(self.f.readline())
-        self.cmd("qmp_capabilities")
-
-    def cmd(self, name, **args):
-        self.f.write(json.dumps({"execute": name, "arguments": args}) + "\n")
-        self.f.flush()
-        while True:
-            line = self.f.readline()
-            if not line:
-                raise DocFailure(f"QMP connection closed during {name}")
-            m = json.loads(line)
-            if "event" not in m:
-                return m
-
-    def close(self):
-        self.f.close()
-        self.s.close()
 
 
 class QmpShell:
@@ -647,13 +614,22 @@ def boot_argv(top, item, sock, extra):
 
 
 class Qemu:
-    def __init__(self, argv, log, pidfile):
-        self.log = log
-        self.pidfile = pidfile
-        with open(log, "wb") as f:
-            self.p = subprocess.Popen(argv + ["-pidfile", pidfile],
-                                      stdin=subprocess.DEVNULL, stdout=f,
-                                      stderr=subprocess.STDOUT)
+    """A documented command line run by qemu.machine's QEMUMachine, which
+    adds its own QMP monitor (the test's queries) beside the command
+    line's -qmp socket (qmp-shell's); -pidfile lets tests/docs.sh stop it
+    if this helper is killed."""
+
+    def __init__(self, argv, work, name):
+        self.log = os.path.join(work, name + ".log")
+        self.m = QEMUMachine(argv[0], args=argv[1:] + ["-pidfile", os.path.join(work, name + ".pid")],
+                             name=name, base_temp_dir=work, log_dir=work,
+                             qmp_timer=BOOT_TIMEOUT)
+
+    def launch(self, where):
+        try:
+            self.m.launch()
+        except (VMLaunchFailure, qmpclient.QMPError, OSError) as e:
+            raise DocFailure(f"{where}: QEMU did not start: {e}; {self.output()}") from None
 
     def output(self):
         try:
@@ -663,16 +639,17 @@ class Qemu:
             return ""
 
     def alive(self):
-        return self.p.poll() is None
+        return self.m.is_running()
+
+    def exitcode(self):
+        return self.m.exitcode()
 
     def stop(self):
-        if self.p.poll() is None:
-            self.p.send_signal(signal.SIGTERM)
-            try:
-                self.p.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.p.kill()
-                self.p.wait()
+        try:
+            self.m.shutdown(timeout=10)
+        except Exception:       # noqa: BLE001  (already gone, or killed)
+            if self.m.is_running():
+                self.m.kill()
 
 
 def check_devices(q, item, argv):
@@ -688,13 +665,13 @@ def check_devices(q, item, argv):
                 named[kv["id"]] = opts[0]
             else:
                 anon[opts[0]] = anon.get(opts[0], 0) + 1
-    r = q.cmd("query-pci")
+    r = q.qmp("query-pci")
     if "return" not in r:
         raise DocFailure(f"{where}: query-pci failed: {r}")
     ndev = sum(len(b["devices"]) for b in r["return"])
     children = {}
     for base in ("/machine/peripheral", "/machine/peripheral-anon"):
-        r = q.cmd("qom-list", path=base)
+        r = q.qmp("qom-list", path=base)
         if "return" not in r:
             raise DocFailure(f"{where}: qom-list {base} failed: {r}")
         children[base] = [(c["name"], c["type"]) for c in r["return"]
@@ -711,7 +688,7 @@ def check_devices(q, item, argv):
                              f"{have} in /machine/peripheral-anon")
     for dev_id, drv in named.items():
         if drv == "cxl-type3":
-            r = q.cmd("qom-list", path=f"/machine/peripheral/{dev_id}")
+            r = q.qmp("qom-list", path=f"/machine/peripheral/{dev_id}")
             props = {c["name"] for c in r.get("return", [])}
             if "dc-regions-total-size" not in props:
                 raise DocFailure(f"{where}: qom-list /machine/peripheral/{dev_id}: "
@@ -720,13 +697,6 @@ def check_devices(q, item, argv):
             f"QOM tree ({', '.join(f'{d}={v}' for d, v in named.items())}"
             f"{''.join(f', {n} anonymous {d}' for d, n in anon.items())}); "
             f"qom-list of the cxl-type3 has dc-regions-total-size")
-
-
-def window_base(q):
-    r = q.cmd("human-monitor-command", **{"command-line": "info mtree"})
-    m = re.search(r"([0-9a-f]+)-[0-9a-f]+ \(prio [0-9-]+, i/o\): "
-                  r"cxl-fixed-memory-region", r.get("return", ""))
-    return int(m.group(1), 16) if m else None
 
 
 def wait_serial(path, regex, timeout, qemu, where):
@@ -738,7 +708,7 @@ def wait_serial(path, regex, timeout, qemu, where):
             if re.search(regex, text, re.M):
                 return
         if not qemu.alive():
-            raise DocFailure(f"{where}: QEMU exited (status {qemu.p.returncode}) "
+            raise DocFailure(f"{where}: QEMU exited (status {qemu.exitcode()}) "
                              f"before the guest printed /{regex}/: {qemu.output()}")
         if time.monotonic() > deadline:
             raise DocFailure(f"{where}: the guest did not print /{regex}/ within "
@@ -800,17 +770,16 @@ def run_rst(top, work):
                 f", + -qmp unix:{sock},server=on,wait=off")
              + ", + -accel tcg -display none"
              + (" " + " ".join(shlex.quote(a) for a in extra) if extra else ""))
-        qemu = Qemu(argv, os.path.join(work, f"rst{n}.log"),
-                    os.path.join(work, f"rst{n}.pid"))
+        qemu = Qemu(argv, work, f"rst{n}")
         shell = None
         try:
             t0 = time.monotonic()
-            q = RawQMP(sock, proc=qemu.p)
+            qemu.launch(where)
+            q = qemu.m
             ok(f"{where}: QEMU boots and answers QMP ({time.monotonic() - t0:.1f} s); "
                + check_devices(q, cl, cl["argv"]))
             if lines:
-                base = window_base(q)
-                q.close()
+                base = qmpclient.window_base(q)
                 if base != WINDOW:
                     raise DocFailure(f"{where}: the CXL fixed memory window is at "
                                      f"{base and hex(base)}, the guest was told "
@@ -837,8 +806,6 @@ def run_rst(top, work):
                     raise DocFailure(f"{where}: the guest reported: {errs[0]}")
                 info(f"qmp-shell exited cleanly; {sc.polls} test queries; "
                      "the guest reported no error")
-            else:
-                q.close()
             if not qemu.alive():
                 raise DocFailure(f"{where}: QEMU exited: {qemu.output()}")
         finally:
@@ -849,26 +816,6 @@ def run_rst(top, work):
 
 
 # ---------------------------------------------------------------- README
-
-def hmp(path, command):
-    s = socket.socket(socket.AF_UNIX)
-    s.settimeout(10)
-    s.connect(path)
-
-    def until_prompt():
-        buf = b""
-        while not buf.endswith(b"(qemu) "):
-            chunk = s.recv(65536)
-            if not chunk:
-                break
-            buf += chunk
-        return buf.decode(errors="replace")
-    until_prompt()
-    s.sendall(command.encode() + b"\r\n")
-    out = until_prompt()
-    s.close()
-    return out.replace("\r", "")
-
 
 def run_readme(top, work, qmp_sock, hmp_sock, state_dir):
     start, attach, qmps, mtree_line = readme_tour(top)
@@ -910,7 +857,7 @@ def run_readme(top, work, qmp_sock, hmp_sock, state_dir):
         def direct_map(w):
             # README: info mtree shows the extent as a cxl-dc-direct-map
             # alias of the backend inside cxl-fixed-memory-region.
-            mtree = hmp(hmp_sock, "info mtree")
+            mtree = qmpclient.hmp_socket(hmp_sock, "info mtree")
             inside, found = None, False
             for t in mtree.splitlines():
                 ind = len(t) - len(t.lstrip())

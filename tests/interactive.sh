@@ -10,7 +10,7 @@
 #   bash tests/interactive.sh        (from anywhere; 'make check' runs it)
 set -euo pipefail
 
-TOP=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+. "$(dirname "${BASH_SOURCE[0]}")/../scripts/common.sh"
 SCRIPT=scripts/interactive.sh
 STEP_TIMEOUT=15                     # seconds for the guest to answer
 
@@ -20,7 +20,7 @@ ok() { echo "ok: $*"; }
 # ---- prerequisites: a missing piece is an error, never a skip --------------
 
 [ -x "$TOP/$SCRIPT" ] || fail "no $SCRIPT"
-[ -x "${QEMU:-$TOP/build/qemu/build/qemu-system-x86_64}" ] || fail "no QEMU binary (build it first)"
+[ -x "$QEMU" ] || fail "no QEMU binary (build it first)"
 [ -f "$TOP/build/qemu/scripts/qmp/qmp-shell" ] || fail "no qmp-shell in build/qemu"
 [ -x /usr/bin/python3 ] || fail "/usr/bin/python3 not found"
 
@@ -142,25 +142,7 @@ until head -c 512 "$BACKING" 2>/dev/null | tr -d '\0' | grep -q '^cxl-tagmem gue
 done
 ok "the guest's line is in the backend file: $(head -c 512 "$BACKING" | tr -d '\0' | head -c 100)..."
 
-mtree=$(/usr/bin/python3 - "$HMP_SOCK" <<'EOF'
-# HMP is a terminal protocol: read up to the prompt, send, read to the next.
-import socket, sys
-s = socket.socket(socket.AF_UNIX)
-s.connect(sys.argv[1])
-s.settimeout(10)
-def until_prompt():
-    buf = b""
-    while not buf.endswith(b"(qemu) "):
-        chunk = s.recv(65536)
-        if not chunk:
-            break
-        buf += chunk
-    return buf.decode(errors="replace")
-until_prompt()
-s.sendall(b"info mtree\r\n")
-print(until_prompt())
-EOF
-) || fail "cannot talk to the HMP socket $HMP_SOCK"
+mtree=$(qmp_py --hmp-socket "$HMP_SOCK" info mtree) || fail "cannot talk to the HMP socket $HMP_SOCK"
 grep -q "alias cxl-dc-direct-map @$MEMDEV " <<< "$mtree" ||
     fail "'info mtree' on the HMP socket shows no cxl-dc-direct-map alias of $MEMDEV"
 ok "HMP socket: 'info mtree' shows the cxl-dc-direct-map alias of $MEMDEV"

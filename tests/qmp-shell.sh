@@ -29,24 +29,22 @@
 # STEP_TIMEOUT=20 (seconds to wait for any one step).
 set -euo pipefail
 
-TOP=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-QEMU=${QEMU:-$TOP/build/qemu/build/qemu-system-x86_64}
-QEMU_SRC=$TOP/build/qemu
+. "$(dirname "${BASH_SOURCE[0]}")/../scripts/common.sh"
 QMP_SHELL=$QEMU_SRC/scripts/qmp/qmp-shell
-GUEST=$TOP/guest/guest.elf
+GUEST=$GUEST_ELF
 LOGDIR=$TOP/build/test-logs
 TRANSCRIPT=${TRANSCRIPT:-$LOGDIR/qmp-shell.transcript}
 SERIAL_COPY=${TRANSCRIPT%.transcript}.serial.log
 STEP_TIMEOUT=${STEP_TIMEOUT:-20}
 
 TAG=5be13bce-ae34-4a77-b6c3-16df975fcf1a
-DCD=/machine/peripheral/dcd0
+DCD=$DCD_PATH
 BACKEND_SIZE=1073741824             # 1 GiB backend ...
 EXT0_OFF=0                          # ... offered as two extents of region 0:
 EXT0_LEN=268435456                  # 256 MiB at offset 0 -> backend [0, 256M)
 EXT1_OFF=536870912                  # 768 MiB at offset 512 MiB
 EXT1_LEN=805306368                  #                    -> backend [256M, 1G)
-WINDOW=0x110000000                  # CFMW base for -m 2G (checked below)
+WINDOW=$CXL_WINDOW                  # checked below
 
 fail() {
     echo "FAIL: $*" >&2
@@ -89,12 +87,7 @@ SHELL_PID=
 cleanup() {
     local rc=$?
     exec 3>&-                                   # EOF for qmp-shell
-    for pid in $SHELL_PID $QEMU_PID; do
-        if kill -0 "$pid" 2>/dev/null; then
-            kill "$pid" 2>/dev/null || true
-            wait "$pid" 2>/dev/null || true
-        fi
-    done
+    stop_pid "$SHELL_PID" "$QEMU_PID"
     [ -f "$SERIAL" ] && tr -d '\r' < "$SERIAL" > "$SERIAL_COPY"
     rm -rf "$WORK"
     exit $rc
@@ -104,18 +97,9 @@ trap 'exit 130' INT TERM
 
 # ---- QEMU and the serving guest --------------------------------------------
 
-"$QEMU" \
-    -machine q35,cxl=on -accel tcg -m 2G -smp 1 \
-    -nodefaults -display none -no-reboot \
-    -serial "file:$SERIAL" \
-    -qmp "unix:$SOCK,server=on,wait=off" \
-    -device isa-debug-exit,iobase=0xf4,iosize=0x04 \
-    -device pxb-cxl,bus_nr=12,bus=pcie.0,id=cxl.1,hdm_for_passthrough=on \
-    -device cxl-rp,port=0,bus=cxl.1,id=rp0,chassis=0,slot=2 \
-    -device cxl-type3,bus=rp0,id=dcd0,num-dc-regions=2,dc-regions-total-size=4G,sn=99 \
-    -M cxl-fmw.0.targets.0=cxl.1,cxl-fmw.0.size=8G \
-    -kernel "$GUEST" -append "mode=serve window=$WINDOW hbdec=1" \
-    > "$WORK/qemu.out" 2>&1 &
+# The design's typical topology (scripts/common.sh).
+serve_guest_args "$SERIAL" "$SOCK"
+"$QEMU" "${QEMU_ARGS[@]}" > "$WORK/qemu.out" 2>&1 &
 QEMU_PID=$!
 
 # wait_serial REGEX WHAT: until a guest serial line matches.
@@ -134,29 +118,9 @@ ok "guest is serving (PCI, mailbox, host bridge and device decoders set up)"
 grep -q '^SERVE ERROR\|^ERROR' "$SERIAL" && fail "guest reported an error during start-up"
 
 # The guest cannot read the window base from ACPI, it is told window=.
-# QMP takes one client at a time, so ask before qmp-shell connects; 'info
-# mtree' has a space in it, which qmp-shell's key=value syntax cannot pass.
-base=$(python3 - "$SOCK" <<'EOF'
-import json, re, socket, sys
-s = socket.socket(socket.AF_UNIX)
-s.connect(sys.argv[1])
-f = s.makefile("rw")
-def cmd(c):
-    f.write(json.dumps(c) + "\n"); f.flush()
-    while True:
-        m = json.loads(f.readline())
-        if "event" not in m:
-            return m
-json.loads(f.readline())                        # greeting
-cmd({"execute": "qmp_capabilities"})
-r = cmd({"execute": "human-monitor-command", "arguments": {"command-line": "info mtree"}})
-m = re.search(r"([0-9a-f]+)-[0-9a-f]+ \(prio [0-9-]+, i/o\): cxl-fixed-memory-region", r["return"])
-print(m.group(1) if m else "none")
-EOF
-)
-[ "$base" != none ] || fail "no cxl-fixed-memory-region in 'info mtree'"
-[ $((16#$base)) -eq $((WINDOW)) ] || fail "CFMW is at 0x$base, the guest was told $WINDOW"
-ok "CXL fixed memory window at 0x$base, as the guest was told"
+# QMP takes one client at a time, so ask before qmp-shell connects.
+err=$(qmp_py --check-window "$SOCK" "$WINDOW" 2>&1) || fail "$err"
+ok "CXL fixed memory window at $WINDOW, as the guest was told"
 
 # ---- qmp-shell ---------------------------------------------------------------
 
@@ -165,7 +129,7 @@ ok "CXL fixed memory window at 0x$base, as the guest was told"
 # sends.  HOME points into the work directory: qmp-shell saves its readline
 # history in ~/.qmp-shell_history, which is not ours to touch.
 mkfifo "$FIFO"
-HOME=$WORK PYTHONPATH=$QEMU_SRC/python PYTHONUNBUFFERED=1 \
+HOME=$WORK PYTHONUNBUFFERED=1 \
     "$QMP_SHELL" -v "$SOCK" < "$FIFO" >> "$TRANSCRIPT" 2>&1 &
 SHELL_PID=$!
 exec 3> "$FIFO"
