@@ -32,22 +32,20 @@
 #   KEEP=1          keep the work directory (serial log, backing files)
 set -euo pipefail
 
-TOP=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+. "$(dirname "$0")/common.sh"
 MODE=${1:-bench}
-QEMU=${QEMU:-$TOP/build/qemu/build/qemu-system-x86_64}
-GUEST=${GUEST:-$TOP/guest/guest.elf}
+GUEST=${GUEST:-$GUEST_ELF}
 DC_MODE=${DC_MODE:-memdev}
 MEM=${MEM:-1G}
 DC_SIZE=${DC_SIZE:-1G}
 EXTENT_LEN=${EXTENT_LEN:-268435456}
 TAG=${TAG:-5be13bce-ae34-4a77-b6c3-16df975fcf1a}
 HB_DECODER=${HB_DECODER:-0}
-WINDOW=${WINDOW:-0x110000000}
+WINDOW=${WINDOW:-$CXL_WINDOW}
 GUEST_ARGS=${GUEST_ARGS:-}
 QEMU_EXTRA=${QEMU_EXTRA:-}
 TIMEOUT=${TIMEOUT:-120}
 KEEP=${KEEP:-0}
-DCD_PATH=/machine/peripheral/dcd0
 
 case $MODE in bench|demo|check) ;; *) echo "usage: $0 [bench|demo|check]" >&2; exit 2 ;; esac
 case $DC_MODE in memdev|tagged) ;; *) echo "DC_MODE must be memdev or tagged" >&2; exit 2 ;; esac
@@ -59,10 +57,7 @@ SERIAL=$WORK/serial.log
 QMP_SOCK=$WORK/qmp.sock
 QEMU_PID=
 cleanup() {
-    if [ -n "$QEMU_PID" ] && kill -0 "$QEMU_PID" 2>/dev/null; then
-        kill "$QEMU_PID" 2>/dev/null || true
-        wait "$QEMU_PID" 2>/dev/null || true
-    fi
+    stop_pid "$QEMU_PID"
     if [ "$KEEP" = 1 ]; then echo "work directory kept: $WORK"; else rm -rf "$WORK"; fi
 }
 trap cleanup EXIT
@@ -76,29 +71,17 @@ else
     BACKING=$WORK/tm0.img           # one tagged backend; file offset = DPA - extent start
 fi
 
-qemu_args() {
-    local dev
-    if [ "$DC_MODE" = memdev ]; then
-        dev="cxl-type3,bus=rp0,id=dcd0,num-dc-regions=1,volatile-dc-memdev=dc0,sn=99"
-        echo "-object memory-backend-file,id=dc0,size=$DC_SIZE,mem-path=$BACKING,share=on"
-    else
-        dev="cxl-type3,bus=rp0,id=dcd0,num-dc-regions=1,dc-regions-total-size=$DC_SIZE,sn=99"
-    fi
-    echo "-machine q35,cxl=on -accel tcg -m $MEM -smp 1"
-    echo "-nodefaults -display none -no-reboot"
-    echo "-serial file:$SERIAL"
-    echo "-qmp unix:$QMP_SOCK,server=on,wait=off"
-    echo "-device isa-debug-exit,iobase=0xf4,iosize=0x04"
-    if [ "$HB_DECODER" = 1 ]; then
-        echo "-device pxb-cxl,id=cxl.0,bus=pcie.0,bus_nr=12,hdm_for_passthrough=on"
-    else
-        echo "-device pxb-cxl,id=cxl.0,bus=pcie.0,bus_nr=12"
-    fi
-    echo "-device cxl-rp,port=0,bus=cxl.0,id=rp0,chassis=0,slot=2"
-    echo "-device $dev"
-    echo "-M cxl-fmw.0.targets.0=cxl.0,cxl-fmw.0.size=4G"
-    echo "$QEMU_EXTRA"
-}
+# QEMU's command line: the guest's machine and the CXL topology
+# (common.sh), here with one DC region and a 4G window.
+guest_machine "$MEM"
+if [ "$DC_MODE" = memdev ]; then
+    cxl_topology regions=1 size="$DC_SIZE" hbdec="$HB_DECODER" fmw=4G memdev="$BACKING"
+else
+    cxl_topology regions=1 size="$DC_SIZE" hbdec="$HB_DECODER" fmw=4G
+fi
+# shellcheck disable=SC2206  # QEMU_EXTRA is a list of arguments
+QEMU_ARGS=("${GUEST_MACHINE[@]}" -serial "file:$SERIAL" -qmp "unix:$QMP_SOCK,server=on,wait=off"
+           "${CXL_ARGS[@]}" $QEMU_EXTRA)
 
 guest_cmdline() {
     local a="mode=$MODE window=$WINDOW"
@@ -109,36 +92,9 @@ guest_cmdline() {
 
 # ---- QMP ------------------------------------------------------------------
 
-# qmp CMD_JSON...: one connection, capabilities negotiated, each command sent
-# in turn; prints each reply (and any events) as JSON, fails on an error reply.
-qmp() {
-    python3 - "$QMP_SOCK" "$@" <<'EOF'
-import json, socket, sys
-s = socket.socket(socket.AF_UNIX)
-s.connect(sys.argv[1])
-f = s.makefile("rw")
-def recv():
-    while True:
-        line = f.readline()
-        if not line:
-            sys.exit("QMP: connection closed")
-        msg = json.loads(line)
-        if "event" in msg:
-            print("QMP event " + json.dumps(msg))
-            continue
-        return msg
-recv()                                              # greeting
-f.write('{"execute":"qmp_capabilities"}\n'); f.flush(); recv()
-rc = 0
-for cmd in sys.argv[2:]:
-    f.write(cmd + "\n"); f.flush()
-    r = recv()
-    print("QMP " + json.dumps(json.loads(cmd)) + " -> " + json.dumps(r))
-    if "error" in r:
-        rc = 1
-sys.exit(rc)
-EOF
-}
+# qmp CMD_JSON...: one connection, each command in turn; prints each reply
+# (and any events) as JSON, fails on an error reply.
+qmp() { qmp_py "$QMP_SOCK" "$@"; }
 
 extents_json() { echo "[{\"offset\":0,\"len\":$EXTENT_LEN}]"; }
 
@@ -211,24 +167,14 @@ wait_exit() {
 
 # The guest cannot discover the window base without parsing ACPI CEDT, so it
 # is told (window=); make sure QEMU agrees before offering capacity.
-check_window() {
-    local base
-    base=$(qmp '{"execute":"human-monitor-command","arguments":{"command-line":"info mtree"}}' |
-        grep -o '[0-9a-f]*-[0-9a-f]* (prio [0-9-]*, i/o): cxl-fixed-memory-region' | head -1 | cut -d- -f1)
-    if [ -z "$base" ]; then
-        echo "warning: no cxl-fixed-memory-region in 'info mtree'" >&2
-    elif [ $((16#$base)) -ne $((WINDOW)) ]; then
-        echo "error: CFMW is at 0x$base, guest was told window=$WINDOW (set WINDOW=0x$base)" >&2
-        return 1
-    fi
-}
+check_window() { qmp_py --check-window "$QMP_SOCK" "$WINDOW"; }
 
 # Whether the accepted extent reaches the guest as RAM (a cxl-dc-direct-map
 # alias in the window) or through the MMIO path: says which one a bench run
 # measured.  'info mtree' lists a tree once per view, hence sort -u.
 show_direct_map() {
     local maps
-    maps=$(qmp '{"execute":"human-monitor-command","arguments":{"command-line":"info mtree"}}' |
+    maps=$(qmp_py --hmp "$QMP_SOCK" info mtree |
         grep -o 'alias cxl-dc-direct-map @[^ ]* [0-9a-f]*-[0-9a-f]*' | sort -u || true)
     if [ -n "$maps" ]; then
         echo "host: direct map: $maps" | head -1
@@ -250,8 +196,7 @@ file_offset() {
 # ---- run --------------------------------------------------------------------
 
 echo "== cxl-tagmem $MODE: TCG, DC_MODE=$DC_MODE, extent $EXTENT_LEN bytes =="
-# shellcheck disable=SC2046  # word splitting of qemu_args is intended
-"$QEMU" $(qemu_args) -kernel "$GUEST" -append "$(guest_cmdline)" \
+"$QEMU" "${QEMU_ARGS[@]}" -kernel "$GUEST" -append "$(guest_cmdline)" \
     >"$WORK/qemu.out" 2>&1 &
 QEMU_PID=$!
 
@@ -295,9 +240,10 @@ bench)
                 row("  guest RAM", rl, rs, "%12.3f")
                 row("  DC extent via CFMW", dl, ds, "%12.3f")
                 row("  slowdown (extent/RAM)", dl / rl, ds / rs, "%11.1fx")
-                row("  throughput ratio (RAM/extent)", rl / dl, rs / ds, "%12.3f")
+                row("  throughput ratio (extent/RAM)", rl / dl, rs / ds, "%12.3f")
             }
-            print "(target with direct mapping: throughput ratio >= 0.8)"
+            print "(slowdown = extent time / RAM time; throughput ratio = extent throughput /"
+            print " RAM throughput = RAM time / extent time; target with direct mapping >= 0.8)"
         }'
     ;;
 check)
