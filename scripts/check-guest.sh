@@ -26,17 +26,20 @@
 # lines and powers off.
 #
 # Pass: QEMU exits by the guest's poweroff within the time limit, the guest
-# finished, both `cxl list -M` runs show "memdev":"mem0", the QMP commands
-# succeeded, and the serial log has no Call Trace, Oops, BUG, panic or
-# WARNING.  A missing package or tool is an error, never a skip.
+# finished, cxl_mem bound mem0 (@@MEMDEV-DRIVER cxl_mem), both `cxl list -M`
+# runs show "memdev":"mem0", the QMP commands succeeded and the query's
+# reply lists the offered extent with its tag, and the serial log has no
+# Call Trace, Oops, BUG, panic or WARNING.  A missing package or tool is an
+# error, never a skip.
 #
 # Environment: QEMU=... (default build/qemu/build/qemu-system-x86_64),
 # GUEST_KERNEL_SUITE, GUEST_KERNEL_PKG, GUEST_TIMEOUT (seconds for the whole
-# boot, default 300).  Logs: build/test-logs/check-guest.{serial,qmp,qemu-stderr}.log
+# boot, default 300), GUEST_INIT (default tests/guest-kernel/init; another
+# /init, e.g. to see a check fail).
+# Logs: build/test-logs/check-guest.{serial,qmp,qemu-stderr}.log
 set -euo pipefail
 . "$(dirname "$0")/common.sh"
 
-QEMU=${QEMU:-$QEMU_BIN/qemu-system-x86_64}
 GK=$BUILD/guest-kernel
 DEBS=$GK/debs
 KERNEL_SUITE=${GUEST_KERNEL_SUITE:-bookworm-backports}
@@ -45,9 +48,8 @@ LOGDIR=$BUILD/test-logs
 SERIAL_LOG=$LOGDIR/check-guest.serial.log
 QMP_LOG=$LOGDIR/check-guest.qmp.log
 QEMU_ERR=$LOGDIR/check-guest.qemu-stderr.log
-INIT_SRC=$TOP/tests/guest-kernel/init
+INIT_SRC=${GUEST_INIT:-$TOP/tests/guest-kernel/init}
 TAG=0c6e5fd4-6b0e-4b39-9d3c-2f1a8e7c5a11
-DCD_PATH=/machine/peripheral/dcd0
 EXT_LEN=268435456                      # 256 MiB at offset 0 of region 0
 # kernel modules the guest loads (built-in is fine too), with the config
 # options that build them.  cxl_pmem is what udev would load for the
@@ -193,10 +195,7 @@ LDSO=$UDIR/lib/x86_64-linux-gnu/ld-linux-x86-64.so.2
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/cxl-check-guest.XXXXXX")
 QPID=
 cleanup() {
-    if [ -n "$QPID" ] && kill -0 "$QPID" 2>/dev/null; then
-        kill "$QPID" 2>/dev/null || true
-        wait "$QPID" 2>/dev/null || true
-    fi
+    stop_pid "$QPID"
     rm -rf "$WORK"
 }
 trap cleanup EXIT
@@ -295,49 +294,19 @@ log "prepared in $(( $(date +%s) - start ))s"
 log "booting $krel under TCG (limit ${GUEST_TIMEOUT}s); serial log: $SERIAL_LOG"
 # -nodefaults: q35's default empty CD-ROM on AHCI stalls SeaBIOS for ~32 s
 # under TCG ("Timeout at ahci_command"), before the kernel even starts.
+# The design's typical topology (common.sh).
+cxl_topology
 timeout -k 5 "$GUEST_TIMEOUT" "$QEMU" -accel tcg \
     -machine q35,cxl=on -m 2G -smp 2 -nodefaults -display none -serial stdio -no-reboot \
     -kernel "$vmlinuz" -initrd "$INITRD" \
     -append "console=ttyS0 panic=-1 printk.time=1 $DYNDBG" \
-    -device pxb-cxl,bus_nr=12,bus=pcie.0,id=cxl.1,hdm_for_passthrough=on \
-    -device cxl-rp,port=0,bus=cxl.1,id=rp0,chassis=0,slot=2 \
-    -device cxl-type3,bus=rp0,id=dcd0,num-dc-regions=2,dc-regions-total-size=4G,sn=99 \
-    -M cxl-fmw.0.targets.0=cxl.1,cxl-fmw.0.size=8G \
-    -qmp "unix:$QMP_SOCK,server=on,wait=off" \
+    "${CXL_ARGS[@]}" -qmp "unix:$QMP_SOCK,server=on,wait=off" \
     <&3 > "$SERIAL_LOG" 2> "$QEMU_ERR" &
 QPID=$!
 
 # qmp CMD_JSON...: one connection, each command's reply printed as
 # "QMP <cmd> -> <reply>"; exits non-zero on an error reply.
-qmp() {
-    python3 - "$QMP_SOCK" "$@" <<'EOF'
-import json, socket, sys
-s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-s.settimeout(30)
-s.connect(sys.argv[1])
-f = s.makefile("rw")
-def recv():
-    while True:
-        line = f.readline()
-        if not line:
-            sys.exit("QMP: connection closed")
-        msg = json.loads(line)
-        if "event" in msg:
-            print("QMP event " + json.dumps(msg))
-            continue
-        return msg
-recv()  # greeting
-f.write('{"execute":"qmp_capabilities"}\n'); f.flush(); recv()
-rc = 0
-for cmd in sys.argv[2:]:
-    f.write(cmd + "\n"); f.flush()
-    r = recv()
-    print("QMP " + json.dumps(json.loads(cmd)) + " -> " + json.dumps(r))
-    if "error" in r:
-        rc = 1
-sys.exit(rc)
-EOF
-}
+qmp() { qmp_py "$QMP_SOCK" "$@"; }
 
 qmp_ok=0
 ready=0
@@ -351,9 +320,10 @@ if [ $ready = 1 ]; then
            "{\"execute\":\"cxl-add-dynamic-capacity\",\"arguments\":{\"path\":\"$DCD_PATH\",\"host-id\":0,\"selection-policy\":\"prescriptive\",\"region\":0,\"tag\":\"$TAG\",\"extents\":[{\"offset\":0,\"len\":$EXT_LEN}]}}" \
            >> "$QMP_LOG" 2>&1; then
         sleep 5   # give the guest's kernel time to react to the DC event
-        if qmp "{\"execute\":\"query-cxl-dynamic-capacity\",\"arguments\":{\"path\":\"$DCD_PATH\"}}" >> "$QMP_LOG" 2>&1; then
+        if qmp "{\"execute\":\"query-cxl-dynamic-capacity\",\"arguments\":{\"path\":\"$DCD_PATH\"}}" > "$WORK/query.log" 2>&1; then
             qmp_ok=1
         fi
+        cat "$WORK/query.log" >> "$QMP_LOG"
     fi
     echo go >&3
 fi
@@ -370,7 +340,7 @@ section() {   # section NAME TAG: the lines between @@NAME-BEGIN TAG and @@NAME-
         'index($0, e) == 1 { p = 0 } p { print } index($0, b) == 1 { p = 1 }' "$SERIAL_LOG"
 }
 echo "---- guest: markers ----"
-grep -E '^@@(GUEST-START|INSMOD|MEMDEV|SYSFS|GOT|NO-GO|GUEST-DONE)' "$SERIAL_LOG" | sed 's/^/  /' || true
+grep -E '^@@(GUEST-START|INSMOD|MEMDEV|MEMDEV-DRIVER|SYSFS|GOT|NO-GO|GUEST-DONE)' "$SERIAL_LOG" | sed 's/^/  /' || true
 for when in boot after-dc; do
     echo "---- guest: cxl list -M ($when) ----"
     section CXL-LIST-M "$when" | sed 's/^/  /'
@@ -400,9 +370,20 @@ for when in boot after-dc; do
     section CXL-LIST-M "$when" | grep -q '"memdev":"mem0"' ||
         problems+=("cxl list -M ($when) does not show \"memdev\":\"mem0\"")
 done
+grep -qx '@@MEMDEV-DRIVER cxl_mem' "$SERIAL_LOG" ||
+    problems+=("cxl_mem did not bind mem0: $(grep '^@@MEMDEV-DRIVER' "$SERIAL_LOG" || echo 'no @@MEMDEV-DRIVER line')")
 [ $ready = 0 ] || [ $qmp_ok = 1 ] || problems+=("a QMP command failed (see above)")
-if [ $qmp_ok = 1 ] && ! grep -q "\"tag\": \"$TAG\"" "$QMP_LOG"; then
-    problems+=("query-cxl-dynamic-capacity does not list the offered tagged extent")
+# The query's reply (not the command qmp.py prints before it) must list
+# the offered extent with its tag.
+if [ $qmp_ok = 1 ] && ! python3 - "$WORK/query.log" "$TAG" "$EXT_LEN" <<'EOF'
+import json, sys
+log, tag, length = sys.argv[1], sys.argv[2], int(sys.argv[3])
+reply = next(json.loads(l.split(" -> ", 1)[1]) for l in open(log) if l.startswith("QMP {"))
+sys.exit(not any(e.get("tag") == tag and e["region"] == 0 and e["offset"] == 0 and
+                 e["len"] == length for e in reply.get("return", [])))
+EOF
+then
+    problems+=("query-cxl-dynamic-capacity does not list the offered tagged extent: $(cat "$WORK/query.log")")
 fi
 bad=$(grep -nE 'Call Trace|Oops|\bBUG\b|Kernel panic|WARNING:|general protection fault|Unable to handle|RIP:' "$SERIAL_LOG" |
       grep -v '^[0-9]*:@@' || true)
