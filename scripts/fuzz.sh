@@ -13,15 +13,19 @@
 #                  SIGALRM)
 #   FUZZ_ARGS      extra libFuzzer arguments
 #   FUZZ_BUILD_ONLY=1  configure and build, do not fuzz
+#   FUZZ_BUILD_ONLY=objects  configure and compile only the fuzz targets'
+#                      sources (tests/qtest/fuzz/*.c; what CI does)
 #   FUZZ_REPRO=FILE    run one input (e.g. a crash file) and exit
 #   FUZZ_LEAK_CHECK=1  run LeakSanitizer after every input (slower)
 #   FUZZ_KEEP_GOING=0  stop at the first crash (default: restart the fuzzer
 #                      until FUZZ_SECONDS are used, at most FUZZ_MAX_RESTARTS)
 #   CXL_FUZZ_*         options of the cxl-dcd-fuzz target, see
-#                      tests/qtest/fuzz/cxl_dcd_fuzz.c (e.g.
-#                      CXL_FUZZ_AVOID=cdat-handle to steer around a known bug)
+#                      tests/qtest/fuzz/cxl_dcd_fuzz.c
 #
-# Exit status: 0 if no crash was found, 1 if one was, 2 on setup errors.
+# Exit status: 0 if the fuzzer ran and found no crash; 1 if it found one or
+# stopped on an input that crashed before (a known crash in the corpus);
+# 2 on setup errors and when the fuzzer never ran (unknown target, start-up
+# failure, no input executed).
 set -uo pipefail
 . "$(dirname "$0")/common.sh"
 
@@ -58,37 +62,26 @@ fi
 [ -d "$QEMU_SRC/.git" ] || fail "no $QEMU_SRC; run 'make tree' first"
 
 # --- configure and build ----------------------------------------------------
-export PATH="/usr/lib/ccache:$PATH"
-if [ ! -f "$FUZZ_BIN_DIR/build.ninja" ]; then
-    log "configuring the fuzzing build in $FUZZ_BIN_DIR"
-    mkdir -p "$FUZZ_BIN_DIR"
-    (cd "$FUZZ_BIN_DIR" && CC="clang-$CLANG_VER" CXX="clang++-$CLANG_VER" \
-        ../configure --python=/usr/bin/python3 \
-        --target-list=x86_64-softmmu --disable-docs --disable-install-blobs \
-        --firmwarepath=/usr/share/qemu:/usr/share/seabios:/usr/lib/ipxe/qemu \
-        --disable-gtk --disable-sdl --disable-vnc --disable-spice \
-        --disable-opengl --disable-xen --disable-curl --disable-libusb \
-        --disable-usb-redir --enable-slirp --enable-fdt=system \
-        --enable-fuzzing --enable-asan --enable-ubsan \
-        ${EXTRA_CONFIGURE:-} > configure.log 2>&1) ||
-        { tail -30 "$FUZZ_BIN_DIR/configure.log"; rm -f "$FUZZ_BIN_DIR/build.ninja";
-          fail "configure failed (log: $FUZZ_BIN_DIR/configure.log)"; }
+configure_build "$FUZZ_BIN_DIR" --disable-docs --enable-fuzzing --enable-asan --enable-ubsan \
+    --cc="clang-$CLANG_VER" --cxx="clang++-$CLANG_VER"
+mkdir -p "$BUILD"
+if [ "${FUZZ_BUILD_ONLY:-0}" = objects ]; then
+    # CI: compile the fuzz targets' own sources (tests/qtest/fuzz/) with
+    # clang and the sanitizers, not the whole QEMU they link into.
+    mapfile -t objs < <(ninja -C "$FUZZ_BIN_DIR" -t targets all |
+        sed -n "s|^\($FUZZ_EXE\.p/tests_qtest_fuzz_[^:]*\.o\): .*|\1|p")
+    [ ${#objs[@]} -gt 0 ] || fail "no tests/qtest/fuzz objects of $FUZZ_EXE in $FUZZ_BIN_DIR"
+    log "compiling the fuzz targets: ${objs[*]##*/}"
+    ninja_build "$FUZZ_BIN_DIR" "${objs[@]}" > "$BUILD/fuzz-build.log" 2>&1 ||
+        { tail -30 "$BUILD/fuzz-build.log"; fail "fuzz target compile failed (log: $BUILD/fuzz-build.log)"; }
+    exit 0
 fi
 log "building $FUZZ_EXE"
-mkdir -p "$BUILD"
-flock /tmp/cxl-ninja.lock ninja -C "$FUZZ_BIN_DIR" "$FUZZ_EXE" \
-    > "$BUILD/fuzz-build.log" 2>&1 ||
+ninja_build "$FUZZ_BIN_DIR" "$FUZZ_EXE" > "$BUILD/fuzz-build.log" 2>&1 ||
     { tail -30 "$BUILD/fuzz-build.log"; fail "fuzzer build failed (log: $BUILD/fuzz-build.log)"; }
 [ "${FUZZ_BUILD_ONLY:-0}" = 1 ] && { log "built $FUZZ_BIN_DIR/$FUZZ_EXE"; exit 0; }
+link_firmware "$FUZZ_BIN_DIR"
 
-# Run from the build tree, QEMU looks for firmware under qemu-bundle/ at the
-# relocated --firmwarepath: point those at Debian's SeaBIOS, iPXE and ROMs.
-for d in usr/share/qemu usr/share/seabios usr/lib/ipxe/qemu; do
-    if [ ! -e "$FUZZ_BIN_DIR/qemu-bundle/$d" ]; then
-        mkdir -p "$(dirname "$FUZZ_BIN_DIR/qemu-bundle/$d")"
-        ln -sfn "/$d" "$FUZZ_BIN_DIR/qemu-bundle/$d"
-    fi
-done
 # Trees made before mktree.sh knew about build-fuzz: keep 'git status' clean
 grep -qx '/build-fuzz/' "$QEMU_SRC/.git/info/exclude" 2>/dev/null ||
     echo '/build-fuzz/' >> "$QEMU_SRC/.git/info/exclude"
@@ -156,7 +149,7 @@ start=$(date +%s)
 deadline=$((start + FUZZ_SECONDS))
 total_execs=0
 run=0
-cov="" ft="" corp=""
+cov="" ft="" corp="" broken="" known=""
 log "fuzzing $FUZZ_TARGET for ${FUZZ_SECONDS}s (corpus $CORPUS, crashes $CRASHES)"
 while :; do
     now=$(date +%s)
@@ -185,6 +178,7 @@ while :; do
     if ! grep -q 'Test unit written to' "$rlog"; then
         echo "fuzzer failed without saving an input:"
         tail -20 "$rlog"
+        broken="run $run exited $rc without saving an input (log $rlog)"
         break
     fi
     # the most telling line of the report
@@ -196,10 +190,11 @@ while :; do
     echo "    ${why:-?}" | cut -c1-200
     unit=$(sed -n "s|.*Test unit written to $CRASHES/||p" "$rlog" | tail -1)
     if grep -qxF "$unit" "$before" || grep -qxF "$unit" <<<"${seen:-}"; then
-        # the same input again (a corpus file that crashes, e.g. one saved
-        # while CXL_FUZZ_AVOID steered around a bug): restarting is useless
-        echo "    $unit crashed before: not restarting (remove it from the"
-        echo "    corpus or steer around the bug with CXL_FUZZ_AVOID)"
+        # the same input again (a corpus file that crashes): restarting is
+        # useless, and it is a crash all the same
+        echo "    $unit crashed before: not restarting (fix the bug; the input is"
+        echo "    in the corpus, FUZZ_REPRO=$CRASHES/$unit reproduces it)"
+        known="$unit"
         break
     fi
     seen="${seen:-}$unit"$'\n'
@@ -224,7 +219,6 @@ fi
 echo
 echo "== fuzz summary ($FUZZ_TARGET)"
 echo "tree:        $(git -C "$QEMU_SRC" describe --always --dirty 2>/dev/null) ($(git -C "$QEMU_SRC" log -1 --format=%s 2>/dev/null))"
-[ -n "${CXL_FUZZ_AVOID:-}" ] && echo "avoiding:    $CXL_FUZZ_AVOID (known bugs)"
 echo "time:        ${elapsed}s in $run run(s)"
 echo "executions:  $total_execs"
 echo "exec/s:      $((elapsed > 0 ? total_execs / elapsed : 0))"
@@ -232,11 +226,24 @@ echo "coverage:    cov ${cov:-?} ft ${ft:-?} corpus ${corp:-?} (last run)"
 echo "corpus:      $(ls "$CORPUS" | wc -l) inputs after minimizing (${corpus_cov:-merge failed})"
 new_crashes=$(ls "$CRASHES" 2>/dev/null | grep -vxF -f "$before" || true)
 rm -f "$before"
+status=0
 if [ -n "$new_crashes" ]; then
     echo "crashes:     $(wc -l <<<"$new_crashes") new in $CRASHES:"
     sed 's/^/  /' <<<"$new_crashes"
+    status=1
+fi
+if [ -n "$known" ]; then
+    echo "crashes:     stopped on $CRASHES/$known, which crashed before"
+    status=1
+fi
+if [ "$status" = 1 ]; then
     echo "reproduce:   FUZZ_REPRO=$CRASHES/<file> scripts/fuzz.sh (CXL_FUZZ_TRACE=1 to trace)"
     exit 1
+fi
+# A campaign that executed nothing proves nothing.
+if [ -n "$broken" ] || [ "$total_execs" -eq 0 ]; then
+    echo "error:       the fuzzer did not run: ${broken:-no input was executed}" >&2
+    exit 2
 fi
 echo "crashes:     none"
 exit 0
