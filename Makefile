@@ -11,7 +11,7 @@ all: build
 
 help:
 	@echo "make            deps, base, tree and build"
-	@echo "make check      build, run the qtests, checkpatch and repo tests"
+	@echo "make check      build; qtests (meson), checkpatch, repo tests"
 	@echo "make run        the demo: DC-only CXL device, tagged extent, guest"
 	@echo "make bench      guest load/store throughput and control-path cost"
 	@echo "make tree       create build/qemu (tag 'base' + patches/)"
