@@ -6,6 +6,9 @@ set -euo pipefail
 TOP=$(cd "$(dirname "$0")/.." && pwd)
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
+# git am onto the 10k-file base starts a detached auto gc, which could still
+# be writing into a tree while the trap removes it ("Directory not empty").
+export GIT_CONFIG_COUNT=1 GIT_CONFIG_KEY_0=gc.auto GIT_CONFIG_VALUE_0=0
 
 [ -d "$TOP/build/src" ] || { echo "FAIL: no build/src; run 'make tree' first"; exit 1; }
 
