@@ -6,7 +6,8 @@
 #
 # meson runs each qtest as TAP: a failing case, a crash, a timeout or a
 # plan that does not match the cases run fails the test.  A skipped case
-# fails here too.  A checkpatch warning fails like an error.
+# fails here too.  A checkpatch warning fails like an error (but for the
+# MAINTAINERS question on files the series' MAINTAINERS entries name).
 #
 # Environment: CHECK_PARTS="qtests checkpatch repo" (default: all three),
 # PATCHES_DIR (default patches/), CHECK_TIMEOUT_MULTIPLIER=10 (meson's
@@ -76,8 +77,12 @@ PY
     fi
 fi
 
-# 2. checkpatch on every patch of the series: a warning fails like an error
+# 2. checkpatch on every patch of the series: a warning fails like an
+# error, except "added ... file(s), does MAINTAINERS need updating?" for
+# files that an entry the series adds to MAINTAINERS already names.
 if [[ " $PARTS " == *" checkpatch "* ]] && [ -f "$PATCHES/series" ]; then
+    git -C "$QEMU_SRC" diff base..HEAD -- MAINTAINERS | sed -n 's/^+F:/F:/p' \
+        > "$logdir/series-maintainers"
     while read -r p; do
         case "$p" in ''|'#'*) continue ;; esac
         (cd "$QEMU_SRC" && ./scripts/checkpatch.pl --no-tree "$PATCHES/$p") \
@@ -86,7 +91,12 @@ if [[ " $PARTS " == *" checkpatch "* ]] && [ -f "$PATCHES/series" ]; then
         if [ "$rc" -eq 0 ] && ! grep -qE '^(ERROR|WARNING):' "$logdir/checkpatch-$p.log" &&
            grep -q '^total: 0 errors, 0 warnings' "$logdir/checkpatch-$p.log"; then
             ok "checkpatch $p"
+        elif [ "$rc" -eq 0 ] && /usr/bin/python3 "$TOP/scripts/maintainers-covered.py" \
+                "$logdir/series-maintainers" "$logdir/checkpatch-$p.log" > /dev/null; then
+            ok "checkpatch $p (its new files are in the series' MAINTAINERS entries)"
         else
+            /usr/bin/python3 "$TOP/scripts/maintainers-covered.py" \
+                "$logdir/series-maintainers" "$logdir/checkpatch-$p.log"
             bad "checkpatch $p"
             grep -v '^$' "$logdir/checkpatch-$p.log" | head -40
         fi
