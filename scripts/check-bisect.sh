@@ -6,6 +6,7 @@
 # BISECT_QTESTS=touched (CI): only the qtests whose source file the patch
 # adds or changes, cxl-test when it touches none; every patch is still
 # built, and 'make check' runs everything on the last one.
+# BISECT_FROM=N: start at patch N (the earlier ones were checked before).
 set -uo pipefail
 . "$(dirname "$0")/common.sh"
 
@@ -24,6 +25,7 @@ n=0
 failed=0
 for c in $commits; do
     n=$((n + 1))
+    [ "$n" -ge "${BISECT_FROM:-1}" ] || continue
     subject=$(git -C "$QEMU_SRC" log -1 --format=%s "$c")
     log "[$n] $subject"
     git -C "$WT" checkout -q --detach "$c" || die "checkout $c failed"

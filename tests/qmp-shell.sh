@@ -334,19 +334,22 @@ ok "migrate uri=file:... allowed again and completed"
 qsh "cont"
 expect '{"return": {}}' "cont after the migration"
 
-# 'q' on the PS/2 keyboard tells the serving guest to stop (guest/README.md).
-qsh 'send-key keys=[{"type":"qcode","data":"q"}]'
-expect '{"return": {}}' "send-key q"
-wait_serial '^DONE mode=serve' "the guest finishing"
-grep -q '^DONE mode=serve rc=0' "$SERIAL" ||
-    fail "guest finished with errors: $(tr -d '\r' < "$SERIAL" | grep -E '^SERVE (ERROR|done)')"
-
-# EOF ends qmp-shell; QEMU exits through isa-debug-exit, 1 = guest passed.
+# EOF ends qmp-shell.  It goes first: the key below makes QEMU exit, and a
+# qmp-shell still connected then would see the socket close under it.
 exec 3>&-
 st=0
 wait "$SHELL_PID" || st=$?
 SHELL_PID=
 [ $st -eq 0 ] || fail "qmp-shell exited with status $st"
+ok "qmp-shell closed on EOF"
+
+# 'q' on the PS/2 keyboard tells the serving guest to stop (guest/README.md);
+# QEMU exits through isa-debug-exit, 1 = guest passed.
+err=$(qmp_py "$SOCK" '{"execute": "send-key", "arguments": {"keys": [{"type": "qcode", "data": "q"}]}}' 2>&1) ||
+    fail "send-key q: $err"
+wait_serial '^DONE mode=serve' "the guest finishing"
+grep -q '^DONE mode=serve rc=0' "$SERIAL" ||
+    fail "guest finished with errors: $(tr -d '\r' < "$SERIAL" | grep -E '^SERVE (ERROR|done)')"
 st=0
 wait "$QEMU_PID" || st=$?
 QEMU_PID=
