@@ -5,7 +5,7 @@ SHELL := /bin/bash
 S := scripts
 
 .PHONY: all build deps base tree export check check-bisect check-sanitize \
-        check-guest check-docs fuzz run interactive bench distclean-tree clean help
+        check-guest check-docs fuzz run run-shared interactive bench distclean-tree clean help
 
 all: build
 
@@ -13,6 +13,7 @@ help:
 	@echo "make            deps, base, tree and build"
 	@echo "make check      build; qtests (meson), checkpatch, repo tests"
 	@echo "make run        the demo: DC-only CXL device, tagged extent, guest"
+	@echo "make run-shared one tagged allocation in two VMs: A writes, B reads"
 	@echo "make bench      guest load/store throughput and control-path cost"
 	@echo "make tree       create build/qemu (tag 'base' + patches/)"
 	@echo "make export     write build/qemu's commits back to patches/"
@@ -63,6 +64,9 @@ fuzz: deps build/qemu/.git
 
 run: build
 	@$(S)/run.sh
+
+run-shared: build
+	@$(S)/run-shared.sh
 
 interactive: build
 	@$(S)/interactive.sh

@@ -9,7 +9,8 @@
  *   mode=check  pattern write/verify, unaccepted-DPA and release checks
  *   mode=serve  loop: accept every capacity offer, answer every release
  *               request, until 'q' arrives on the PS/2 keyboard (QMP
- *               send-key) or QEMU is quit
+ *               send-key) or QEMU is quit; 'r' re-reads the start of
+ *               every accepted extent and prints it
  *
  * Output is line-oriented on COM1 (INFO/EVENT/EXTENT/RESULT/DEMO/CHECK/
  * SERVE/ERROR lines, parsed by scripts/bench.sh); the exit status goes out through
@@ -594,19 +595,49 @@ static void serve_release(const struct dc_extent *e, int n)
     kprintf("SERVE extent list: %d accepted\n", extent_total());
 }
 
-/* 'q' from the PS/2 keyboard (QMP send-key): scancode 0x10 in set 1
- * (SeaBIOS turns on i8042 translation), 0x15 in set 2.  Mouse bytes and
- * anything else are dropped. */
-static int quit_key(void)
+/* Keys from the PS/2 keyboard (QMP send-key): 'q' stops serving, 'r'
+ * re-reads every held extent.  SeaBIOS turns on i8042 translation, so
+ * these are set 1 make codes ('q' 0x10, 'r' 0x13; a break code has bit 7
+ * set); set 2 ('q' 0x15, 'r' 0x2d) is understood too, its break prefix
+ * 0xf0 and the byte after it are skipped.  Mouse bytes and other keys are
+ * dropped.  Returns 'q', 'r' or 0. */
+static int serve_key(void)
 {
+    static int brk;
     uint8_t st;
 
     while ((st = inb(0x64)) & 1) {
         uint8_t b = inb(0x60);
-        if (!(st & 0x20) && (b == 0x10 || b == 0x15))
-            return 1;
+        if (st & 0x20)
+            continue;
+        if (brk) {
+            brk = 0;
+        } else if (b == 0xf0) {
+            brk = 1;
+        } else if (b == 0x10 || b == 0x15) {
+            return 'q';
+        } else if (b == 0x13 || b == 0x2d) {
+            return 'r';
+        }
     }
     return 0;
+}
+
+/* 'r': print the NUL-terminated text at the start of every held extent,
+ * read through the window now.  With a sharable region and write=0, this
+ * is how a second VM shows what another VM wrote into the same backend
+ * file (make run-shared). */
+static void serve_read(void)
+{
+    static char back[256];
+
+    for (int i = 0; i < nheld; i++) {
+        uint64_t hpa = hpa_of(held[i].dpa);
+        copy_out(hpa, back, sizeof(back));
+        kprintf("SERVE read hpa=0x%lx dpa=0x%lx len=0x%lx: %s\n", hpa, held[i].dpa,
+                held[i].len, back);
+    }
+    kprintf("SERVE read %d extent(s)\n", nheld);
 }
 
 static int serve(void)
@@ -617,12 +648,15 @@ static int serve(void)
     uint64_t t0 = rdtsc();
 
     kprintf("READY serving dynamic capacity: accept adds, answer releases; "
-            "send-key q to stop%s\n", opt.serve_s ? " (or the serve_s= timeout)" : "");
+            "send-key r to re-read, q to stop%s\n", opt.serve_s ? " (or the serve_s= timeout)" : "");
     for (;;) {
-        if (quit_key()) {
+        int k = serve_key();
+        if (k == 'q') {
             kputs("SERVE quit key\n");
             break;
         }
+        if (k == 'r')
+            serve_read();
         if (opt.serve_s && rdtsc() - t0 > opt.serve_s * 1000 * tsc_khz) {
             kputs("SERVE serve_s timeout\n");
             break;

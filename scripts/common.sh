@@ -113,18 +113,21 @@ export PYTHONPATH="$QEMU_SRC/python${PYTHONPATH:+:$PYTHONPATH}"
 CXL_WINDOW=0x110000000
 DCD_PATH=/machine/peripheral/dcd0
 
-# cxl_topology [memdev=FILE] [regions=N] [size=SIZE] [hbdec=0|1] [fmw=SIZE]:
+# cxl_topology [memdev=FILE] [regions=N] [size=SIZE] [hbdec=0|1] [fmw=SIZE]
+#              [sharable=MASK]:
 # sets CXL_ARGS to the CXL part of the command line: design.md section 1's
 # typical topology (pxb-cxl with hdm_for_passthrough=on, one root port, a
 # DC-only cxl-type3 dcd0 with 2 DC regions of dc-regions-total-size=4G, an
 # 8G window), or with memdev= the 10.2.2 device backed by a
-# memory-backend-file of FILE (volatile-dc-memdev).
+# memory-backend-file of FILE (volatile-dc-memdev).  sharable=MASK adds
+# dc-regions-sharable=MASK (design.md section 9; bit i: region i).
 cxl_topology() {
-    local memdev="" regions=2 size=4G hbdec=1 fmw=8G kv dev pxb
+    local memdev="" regions=2 size=4G hbdec=1 fmw=8G sharable="" kv dev pxb
     for kv in "$@"; do
         case $kv in
         memdev=*) memdev=${kv#*=} ;; regions=*) regions=${kv#*=} ;;
         size=*) size=${kv#*=} ;; hbdec=*) hbdec=${kv#*=} ;; fmw=*) fmw=${kv#*=} ;;
+        sharable=*) sharable=${kv#*=} ;;
         *) die "cxl_topology: unknown argument $kv" ;;
         esac
     done
@@ -138,6 +141,7 @@ cxl_topology() {
     else
         dev+=",dc-regions-total-size=$size,sn=99"
     fi
+    [ -n "$sharable" ] && dev+=",dc-regions-sharable=$sharable"
     CXL_ARGS+=(-device "$pxb" -device "cxl-rp,port=0,bus=cxl.1,id=rp0,chassis=0,slot=2"
                -device "$dev" -M "cxl-fmw.0.targets.0=cxl.1,cxl-fmw.0.size=$fmw")
 }
@@ -153,12 +157,13 @@ guest_machine() {
 
 # serve_guest_args SERIAL QMP_SOCK [GUEST_OPTION...]: sets QEMU_ARGS to run
 # the bare-metal guest in mode=serve (it accepts every offer and answers
-# every release; guest/README.md) on the typical topology.
+# every release; guest/README.md) on the typical topology, or on the one
+# the array SERVE_TOPOLOGY gives (cxl_topology's arguments).
 serve_guest_args() {
     local serial=$1 sock=$2
     shift 2
     guest_machine
-    cxl_topology
+    cxl_topology ${SERVE_TOPOLOGY[@]+"${SERVE_TOPOLOGY[@]}"}
     QEMU_ARGS=("${GUEST_MACHINE[@]}" -serial "file:$serial" -qmp "unix:$sock,server=on,wait=off"
                "${CXL_ARGS[@]}" -kernel "$GUEST_ELF"
                -append "mode=serve window=$CXL_WINDOW hbdec=1${*:+ $*}")
