@@ -5,7 +5,7 @@ SHELL := /bin/bash
 S := scripts
 
 .PHONY: all build deps base tree export check check-bisect check-sanitize \
-        check-guest check-docs fuzz run run-shared interactive bench distclean-tree clean help
+        check-stable check-guest check-docs fuzz run run-shared interactive bench distclean-tree clean help
 
 all: build
 
@@ -18,6 +18,7 @@ help:
 	@echo "make tree       create build/qemu (tag 'base' + patches/)"
 	@echo "make export     write build/qemu's commits back to patches/"
 	@echo "make check-bisect  build and test after each patch in turn"
+	@echo "make check-stable  the fixes for stable: first, tested, each alone on base (STABLE_BUILD=1: build each)"
 	@echo "make check-sanitize  the qtests under an ASan/UBSan build"
 	@echo "make check-guest  a Debian kernel probes a DC-only device"
 	@echo "make check-docs   build the QEMU manual with the series (Sphinx -W)"
@@ -49,6 +50,9 @@ check: build
 
 check-bisect: deps build/qemu/.git
 	@$(S)/check-bisect.sh
+
+check-stable: deps build/qemu/.git
+	@$(S)/check-stable.sh
 
 check-sanitize: build
 	@$(S)/check-sanitize.sh

@@ -1,0 +1,161 @@
+#!/usr/bin/env python3
+"""Part 2 = the old series' kept commits, rebuilt tree by tree on Part 1.
+
+Code files at kept commit n: the old tree T_n plus every Part-1 fix whose
+old patch number is above n (3-way merged).  Part-1-owned test files: the
+Part 1 version plus the kept commits' changes to them.  libqos: Part 1's.
+cxl.rst: unchanged until the final docs commit.
+usage: reshape2.py P_TIP OUT_BRANCH [EXTRA_BEFORE_27_COMMIT]
+"""
+import os, re, subprocess, sys, tempfile
+
+Q = '/work/main/build/qemu'
+def git(*a, inp=None, env=None, check=True):
+    r = subprocess.run(['git', '-C', Q] + list(a), capture_output=True, input=inp, env=env)
+    if check and r.returncode:
+        sys.exit(f"git {a}: {r.stderr.decode()}")
+    return r
+def out(*a, **kw): return git(*a, **kw).stdout.decode().strip()
+def blob(rev, path):
+    r = git('show', f'{rev}:{path}', check=False)
+    return r.stdout if r.returncode == 0 else None
+def changed(a, b): return set(out('diff', '--name-only', a, b).split())
+
+P_TIP, OUT = sys.argv[1], sys.argv[2]
+EXTRA = sys.argv[3] if len(sys.argv) > 3 else None
+MOVED = {12, 16, 17, 19, 20, 21, 24, 25, 26, 28, 29, 30, 31, 32, 33, 37, 38, 39, 46}
+old = out('rev-list', '--reverse', 'base..master').split()
+T = {n: old[n - 1] for n in range(1, len(old) + 1)}
+T[0] = 'base'
+subj_old = {out('log', '-1', '--format=%s', c): n for n, c in T.items() if n}
+# Part 1 commits and the old patch each came from
+by_subj = {l.split(None, 1)[1].strip(): int(l.split()[0]) for l in open(os.path.join(os.path.dirname(os.path.abspath(__file__)), 'p1-order.txt'))}
+pcs = out('rev-list', '--reverse', f'base..{P_TIP}').split()
+PFIX = []
+for c in pcs:
+    s = out('log', '-1', '--format=%s', c)
+    k = 15 if s.startswith('tests/qtest/libqos') else by_subj[s]
+    PFIX.append((k, c, changed(c + '^', c)))
+P_OWNED = {'tests/qtest/cxl-dcd-request-test.c', 'tests/qtest/cxl-type3-limits-test.c',
+           'tests/qtest/cxl-switch-cci-test.c', 'tests/qtest/cxl-dcd-mbox-test.c'}
+LIBQOS = {'tests/qtest/libqos/cxl.c', 'tests/qtest/libqos/cxl.h', 'tests/qtest/libqos/cxl-switch.c',
+          'tests/qtest/libqos/cxl-switch.h', 'tests/qtest/libqos/meson.build'}
+DOCS = 'docs/system/devices/cxl.rst'
+MESON = 'tests/qtest/meson.build'
+touched_old = {n: changed(T[n - 1], T[n]) for n in range(1, len(old) + 1)}
+
+def merge3(cur, base_, other, label):
+    if base_ == other:
+        return cur, False
+    with tempfile.TemporaryDirectory() as d:
+        fc, fb, fo = (os.path.join(d, x) for x in 'cbo')
+        open(fc, 'wb').write(cur or b''); open(fb, 'wb').write(base_ or b''); open(fo, 'wb').write(other or b'')
+        r = subprocess.run(['git', 'merge-file', '-q', '-L', 'current', '-L', 'base', '-L', label, fc, fb, fo])
+        return open(fc, 'rb').read(), r.returncode != 0
+
+BLOCK = re.compile(rb"(#[^\n]*\n)?qtests_cxl_x86_64 = \\\n.*?\] : \[\]\)\n", re.S)
+def names(t):
+    m = BLOCK.search(t or b'')
+    return re.findall(rb"'([\w-]+)'", m.group(0).split(b'?', 1)[1]) if m else []
+
+conflicts = []
+def content(n, path):
+    """content of path in the new tree of kept commit n (None: absent)"""
+    if path in LIBQOS or path == DOCS:
+        return blob(P_TIP, path)
+    if path == MESON:
+        t = blob(T[n], path)
+        want = names(blob(P_TIP, path)) + [x for x in names(t) if x not in names(blob(P_TIP, path))]
+        block = (b"# CXL tests that act as the host and the fabric manager, on q35\n"
+                 b"qtests_cxl_x86_64 = \\\n  (config_all_devices.has_key('CONFIG_CXL') ?\n   [" +
+                 b",\n    ".join(b"'%s'" % x for x in want) + b"] : [])\n")
+        if BLOCK.search(t):
+            return BLOCK.sub(lambda m: block, t, count=1)
+        p = blob(P_TIP, path)
+        return p
+    if path in P_OWNED:
+        cur = blob(P_TIP, path)
+        for j in range(1, n + 1):
+            if j in MOVED or path not in touched_old[j]:
+                continue
+            cur, bad = merge3(cur, blob(T[j - 1], path), blob(T[j], path), f'old{j}')
+            if bad:
+                conflicts.append((n, path, f'kept {j}'))
+        return cur
+    cur = blob(T[n], path)
+    # moved commits' test changes to old test files go (46 moved a test)
+    if path.startswith('tests/'):
+        for m in sorted(MOVED):
+            if m <= n and path in touched_old[m]:
+                cur, bad = merge3(cur, blob(T[m], path), blob(T[m - 1], path), f'revert{m}')
+                if bad:
+                    conflicts.append((n, path, f'revert {m}'))
+        return cur
+    for k, c, files in PFIX:
+        if k > n and path in files:
+            cur, bad = merge3(cur, blob(c + '^', path), blob(c, path), f'p1-{k}')
+            if bad:
+                conflicts.append((n, path, f'p1 fix {k}'))
+    return cur
+
+all_paths = changed('base', 'master') | changed('base', P_TIP)
+kept = [n for n in range(1, len(old) + 1) if n not in MOVED and n not in (13, 36)]
+kept.insert(kept.index(27) + 1, 36)
+parent = out('rev-parse', P_TIP)
+env = dict(os.environ, GIT_INDEX_FILE='/tmp/reshape2.idx')
+prev_tree = None
+def make_commit(tree, msg_from, extra_env=None):
+    global parent
+    a = out('log', '-1', '--format=%an%n%ae%n%ad', '--date=raw', msg_from).split('\n')
+    cenv = dict(os.environ, GIT_AUTHOR_NAME=a[0], GIT_AUTHOR_EMAIL=a[1], GIT_AUTHOR_DATE=a[2],
+                GIT_COMMITTER_NAME=a[0], GIT_COMMITTER_EMAIL=a[1], GIT_COMMITTER_DATE=a[2])
+    msg = git('log', '-1', '--format=%B', msg_from).stdout
+    parent = subprocess.run(['git', '-C', Q, 'commit-tree', tree, '-p', parent], input=msg,
+                            capture_output=True, env=cenv, check=True).stdout.decode().strip()
+
+def tree_for(n):
+    git('read-tree', P_TIP, env=env)
+    for path in sorted(all_paths):
+        data = content(n, path)
+        if data is None:
+            git('update-index', '--force-remove', path, env=env)
+        else:
+            sha = subprocess.run(['git', '-C', Q, 'hash-object', '-w', '--stdin'], input=data,
+                                 capture_output=True, check=True).stdout.decode().strip()
+            mode = '100755' if path.endswith('.sh') else '100644'
+            git('update-index', '--add', '--cacheinfo', f'{mode},{sha},{path}', env=env)
+    return out('write-tree', env=env)
+
+squash_tree = None
+for n in kept:
+    if n == 27 and EXTRA:
+        # the generic-fuzz configs go right before the custom target
+        t = tree_for(26 if False else max(k for k in kept if k < 27))
+        cur = out('rev-parse', parent + '^{tree}')
+        git('read-tree', cur, env=env)
+        data = blob(EXTRA, 'tests/qtest/fuzz/generic_fuzz_configs.h')
+        sha = subprocess.run(['git', '-C', Q, 'hash-object', '-w', '--stdin'], input=data,
+                             capture_output=True, check=True).stdout.decode().strip()
+        git('update-index', '--add', '--cacheinfo', f'100644,{sha},tests/qtest/fuzz/generic_fuzz_configs.h', env=env)
+        make_commit(out('write-tree', env=env), EXTRA)
+        all_paths.add('tests/qtest/fuzz/generic_fuzz_configs.h')
+        print('   generic-fuzz configs', parent[:8])
+    if n == 36:
+        continue
+    tn = 36 if n == 27 else n
+    tree = tree_for(tn)
+    if out('rev-parse', parent + '^{tree}') == tree:
+        print(f'{n:2d} empty, dropped')
+        continue
+    make_commit(tree, T[n])
+    print(f'{n:2d} {parent[:8]} {out("log", "-1", "--format=%s", T[n])}')
+tree = tree_for(52)
+git('read-tree', tree, env=env)
+sha = out('rev-parse', f'master:{DOCS}')
+git('update-index', '--add', '--cacheinfo', f'100644,{sha},{DOCS}', env=env)
+make_commit(out('write-tree', env=env), T[13])
+print('docs', parent[:8])
+git('branch', '-f', OUT, parent)
+for c in conflicts:
+    print('CONFLICT', *c)
+print('conflicts:', len(conflicts))
