@@ -27,7 +27,6 @@ MOVED = {12, 16, 17, 19, 20, 21, 24, 25, 26, 28, 29, 30, 31, 32, 33, 37, 38, 39,
 old = out('rev-list', '--reverse', 'base..master').split()
 T = {n: old[n - 1] for n in range(1, len(old) + 1)}
 T[0] = 'base'
-subj_old = {out('log', '-1', '--format=%s', c): n for n, c in T.items() if n}
 # Part 1 commits and the old patch each came from
 by_subj = {l.split(None, 1)[1].strip(): int(l.split()[0]) for l in open(os.path.join(os.path.dirname(os.path.abspath(__file__)), 'p1-order.txt'))}
 pcs = out('rev-list', '--reverse', f'base..{P_TIP}').split()
@@ -119,8 +118,7 @@ kept = [n for n in range(1, len(old) + 1) if n not in MOVED and n not in (13, 36
 kept.insert(kept.index(27) + 1, 36)
 parent = out('rev-parse', P_TIP)
 env = dict(os.environ, GIT_INDEX_FILE='/tmp/reshape2.idx')
-prev_tree = None
-def make_commit(tree, msg_from, extra_env=None):
+def make_commit(tree, msg_from):
     global parent
     a = out('log', '-1', '--format=%an%n%ae%n%ad', '--date=raw', msg_from).split('\n')
     cenv = dict(os.environ, GIT_AUTHOR_NAME=a[0], GIT_AUTHOR_EMAIL=a[1], GIT_AUTHOR_DATE=a[2],
@@ -142,11 +140,9 @@ def tree_for(n):
             git('update-index', '--add', '--cacheinfo', f'{mode},{sha},{path}', env=env)
     return out('write-tree', env=env)
 
-squash_tree = None
 for n in kept:
     if n == 27 and EXTRA:
         # the generic-fuzz configs go right before the custom target
-        t = tree_for(26 if False else max(k for k in kept if k < 27))
         cur = out('rev-parse', parent + '^{tree}')
         git('read-tree', cur, env=env)
         data = blob(EXTRA, 'tests/qtest/fuzz/generic_fuzz_configs.h')
