@@ -19,12 +19,15 @@ def out(*a, **kw): return git(*a, **kw).stdout.decode().strip()
 def blob(rev, path):
     r = git('show', f'{rev}:{path}', check=False)
     return r.stdout if r.returncode == 0 else None
+import functools
+@functools.lru_cache(maxsize=None)
 def changed(a, b): return set(out('diff', '--name-only', a, b).split())
 
 P_TIP, OUT = sys.argv[1], sys.argv[2]
 EXTRA = sys.argv[3] if len(sys.argv) > 3 else None
 MOVED = {12, 16, 17, 19, 20, 21, 24, 25, 26, 28, 29, 30, 31, 32, 33, 37, 38, 39, 46}
-old = out('rev-list', '--reverse', 'base..master').split()
+OLD = os.environ.get('OLD_SERIES', 'v2')
+old = out('rev-list', '--reverse', f'base..{OLD}').split()
 T = {n: old[n - 1] for n in range(1, len(old) + 1)}
 T[0] = 'base'
 # Part 1 commits and the old patch each came from
@@ -42,6 +45,9 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 P_OWNED_RES = {
     # part 1's unplug test is old 35's
     ('tests/qtest/cxl-switch-cci-test.c', 35): 'skip',
+    # old 40's and 41's cases are in cxl-dcd-counters-test.c
+    ('tests/qtest/cxl-dcd-mbox-test.c', 40): 'skip',
+    ('tests/qtest/cxl-dcd-mbox-test.c', 41): 'skip',
     # old 34's dc-size cases after part 1's cases
     ('tests/qtest/cxl-type3-limits-test.c', 34): 'cxl-type3-limits-test.c.after-34',
 }
@@ -66,13 +72,20 @@ def names(t):
     return re.findall(rb"'([\w-]+)'", m.group(0).split(b'?', 1)[1]) if m else []
 
 conflicts = []
-def content(n, path):
+# kept commits' feature cases of part 1's cxl-dcd-mbox-test go to a file of
+# their own: part 1's file sets up an untagged device
+NEW_FILES = {'tests/qtest/cxl-dcd-counters-test.c': (40, 41)}
+def content(n, path, own=()):
     """content of path in the new tree of kept commit n (None: absent)"""
+    if path in NEW_FILES:
+        have = [k for k in NEW_FILES[path] if k <= n]
+        return open(os.path.join(HERE, 'res', f'{os.path.basename(path)}.{have[-1]}'), 'rb').read() if have else None
     if path in LIBQOS or path == DOCS:
         return blob(P_TIP, path)
     if path == MESON:
         t = blob(T[n], path)
         want = names(blob(P_TIP, path)) + [x for x in names(t) if x not in names(blob(P_TIP, path))]
+        want += [os.path.basename(p)[:-2].encode() for p, ks in NEW_FILES.items() if ks[0] <= n]
         block = (b"# CXL tests that act as the host and the fabric manager, on q35\n"
                  b"qtests_cxl_x86_64 = \\\n  (config_all_devices.has_key('CONFIG_CXL') ?\n   [" +
                  b",\n    ".join(b"'%s'" % x for x in want) + b"] : [])\n")
@@ -83,6 +96,10 @@ def content(n, path):
     if path in P_OWNED:
         cur = blob(P_TIP, path)
         for j in range(1, n + 1):
+            script = os.path.join(HERE, 'res', f'{os.path.basename(path)}.{j}.py')
+            if j not in MOVED and os.path.exists(script):
+                # a kept commit's behaviour change that a part-1 test sees
+                cur = resolve_by_script(script, cur)
             if j in MOVED or path not in touched_old[j]:
                 continue
             if (path, j) in P_OWNED_RES:
@@ -102,19 +119,98 @@ def content(n, path):
                 if bad:
                     conflicts.append((n, path, f'revert {m}'))
         return cur
+    return carry_code(n, path, own)
+
+carry = {}
+def construct(n, path):
+    """T_n plus every Part-1 fix with a higher old number"""
+    cur, bad_any = blob(T[n], path), False
     for k, c, files in PFIX:
         if k > n and path in files:
             res, bad = merge3(cur, blob(c + '^', path), blob(c, path), f'p1-{k}')
             if bad and k in MOVED:
                 # the old series' form of the fix was written on code closer to T_n
                 res, bad = merge3(cur, blob(T[k - 1], path), blob(T[k], path), f'old-{k}')
-            if bad:
-                conflicts.append((n, path, f'p1 fix {k}'))
+            bad_any |= bad
             cur = res
+    return cur, bad_any
+
+CONFLICT = re.compile(r'^<<<<<<< [^\n]*\n(.*?)^=======\n(.*?)^>>>>>>> [^\n]*\n', re.S | re.M)
+def pick(text, *choices):
+    """the i-th conflict block of text becomes choices[i]: 'c' (current),
+    'o' (the kept commit's), 'co'/'oc' (both) or literal text"""
+    blocks = CONFLICT.findall(text)
+    assert len(blocks) == len(choices), f'{len(blocks)} blocks, {len(choices)} choices'
+    it = iter(choices)
+    def one(m):
+        ch = next(it)
+        if ch in ('c', 'o', 'co', 'oc'):
+            return ''.join({'c': m.group(1), 'o': m.group(2)}[x] for x in ch)
+        return ch
+    return CONFLICT.sub(one, text)
+
+def replace1(text, old, new):
+    assert text.count(old) == 1, f'{text.count(old)} matches of {old[:60]!r}'
+    return text.replace(old, new)
+
+def dedupe_protos(text, keep='first'):
+    """drop a prototype that repeats another one word for word"""
+    protos = list(re.finditer(r'^[A-Za-z][^;{}#]*\);\n', text, re.M))
+    seen, drop = {}, []
+    for m in protos:
+        key = m.group(0)
+        if key in seen:
+            drop.append(m if keep == 'first' else seen[key])
+        seen.setdefault(key, m)
+    for m in sorted(drop, key=lambda m: -m.start()):
+        text = text[:m.start()] + text[m.end():]
+    return text
+
+def resolve_by_script(script, cur):
+    """res/<file>.<n>.py turns the merge result (markers and all) into text"""
+    env = {'text': cur.decode(), 'pick': pick, 'replace1': replace1,
+           'dedupe_protos': dedupe_protos, 'CONFLICT': CONFLICT}
+    exec(open(script).read(), env)
+    assert not CONFLICT.search(env['text']), script
+    return env['text'].encode()
+
+def carry_code(n, path, own):
+    """cherry-pick the kept commit's own change; when that conflicts, the
+    constructed tree; when both do, a hand resolution in res/"""
+    cur = carry.get(path, blob(P_TIP, path))
+    bad_any = False
+    for a, b in own:
+        if path in changed(a, b):
+            cur, bad = merge3(cur, blob(a, path), blob(b, path), f'pick-{b[:8]}')
+            bad_any |= bad
+    hand = os.path.join(HERE, 'res', f'{os.path.basename(path)}.{n}.py')
+    if os.path.exists(hand):
+        # a conflict, or a clean pick that duplicates what part 1 added
+        try:
+            cur = resolve_by_script(hand, cur)
+        except Exception:
+            os.makedirs('/tmp/reshape-conf', exist_ok=True)
+            open(f'/tmp/reshape-conf/{os.path.basename(path)}.{n}', 'wb').write(cur)
+            raise
+        print(f'   {n}: {path}: hand resolution')
+    elif bad_any:
+        alt, bad = construct(n, path)
+        if not bad:
+            os.makedirs('/tmp/reshape-pick', exist_ok=True)
+            open(f'/tmp/reshape-pick/{os.path.basename(path)}.{n}', 'wb').write(cur)
+            cur = alt
+            print(f'   {n}: {path}: pick conflicts, constructed tree used')
+        else:
+            conflicts.append((n, path, 'pick and construct'))
+            os.makedirs('/tmp/reshape-conf', exist_ok=True)
+            open(f'/tmp/reshape-conf/{os.path.basename(path)}.{n}', 'wb').write(cur)
+    carry[path] = cur
     return cur
 
-all_paths = changed('base', 'master') | changed('base', P_TIP)
+all_paths = changed('base', OLD) | changed('base', P_TIP) | set(NEW_FILES)
 kept = [n for n in range(1, len(old) + 1) if n not in MOVED and n not in (13, 36)]
+if EXTRA:
+    kept = [n for n in kept if T[n] != out('rev-parse', EXTRA)]
 kept.insert(kept.index(27) + 1, 36)
 parent = out('rev-parse', P_TIP)
 env = dict(os.environ, GIT_INDEX_FILE='/tmp/reshape2.idx')
@@ -124,13 +220,18 @@ def make_commit(tree, msg_from):
     cenv = dict(os.environ, GIT_AUTHOR_NAME=a[0], GIT_AUTHOR_EMAIL=a[1], GIT_AUTHOR_DATE=a[2],
                 GIT_COMMITTER_NAME=a[0], GIT_COMMITTER_EMAIL=a[1], GIT_COMMITTER_DATE=a[2])
     msg = git('log', '-1', '--format=%B', msg_from).stdout
+    # kept commits whose part-1 fixes left: their message says what is left
+    olds = [n for n, c in T.items() if c == out('rev-parse', msg_from)]
+    own = os.path.join(HERE, 'msgs', str(olds[0])) if olds else ''
+    if own and os.path.exists(own):
+        msg = open(own, 'rb').read()
     parent = subprocess.run(['git', '-C', Q, 'commit-tree', tree, '-p', parent], input=msg,
                             capture_output=True, env=cenv, check=True).stdout.decode().strip()
 
-def tree_for(n):
+def tree_for(n, own=()):
     git('read-tree', P_TIP, env=env)
     for path in sorted(all_paths):
-        data = content(n, path)
+        data = content(n, path, own)
         if data is None:
             git('update-index', '--force-remove', path, env=env)
         else:
@@ -155,15 +256,18 @@ for n in kept:
     if n == 36:
         continue
     tn = 36 if n == 27 else n
-    tree = tree_for(tn)
+    own = [(T[n - 1], T[n])] + ([(T[35], T[36])] if n == 27 else [])
+    tree = tree_for(tn, own)
+    if conflicts and os.environ.get('STOP_EARLY'):
+        sys.exit(f'stopped at {n}: {conflicts}')
     if out('rev-parse', parent + '^{tree}') == tree:
         print(f'{n:2d} empty, dropped')
         continue
     make_commit(tree, T[n])
     print(f'{n:2d} {parent[:8]} {out("log", "-1", "--format=%s", T[n])}')
-tree = tree_for(52)
+tree = tree_for(52, [])
 git('read-tree', tree, env=env)
-sha = out('rev-parse', f'master:{DOCS}')
+sha = out('rev-parse', f'{OLD}:{DOCS}')
 git('update-index', '--add', '--cacheinfo', f'100644,{sha},{DOCS}', env=env)
 make_commit(out('write-tree', env=env), T[13])
 print('docs', parent[:8])

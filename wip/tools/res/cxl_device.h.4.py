@@ -1,0 +1,1 @@
+text = dedupe_protos(text)
