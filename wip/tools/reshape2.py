@@ -77,28 +77,32 @@ conflicts = []
 FORWARD = {'tests/qtest/cxl-dcd-fm-test.c': (44, 'cxl-dcd-fm-test.c.p1-44')}
 # kept commits' feature cases of part 1's cxl-dcd-mbox-test go to a file of
 # their own: part 1's file sets up an untagged device
-NEW_FILES = {'tests/qtest/cxl-dcd-counters-test.c': (40, 41)}
+# (kept commit from which a version applies, version): old 40 is squashed
+# into 11
+NEW_FILES = {'tests/qtest/cxl-dcd-counters-test.c': ((11, 40), (41, 41))}
+SQUASH = {11: 40, 27: 36}
 def content(n, path, own=()):
     """content of path in the new tree of kept commit n (None: absent)"""
     if path in NEW_FILES:
-        have = [k for k in NEW_FILES[path] if k <= n]
+        have = [v for k, v in NEW_FILES[path] if k <= n]
         return open(os.path.join(HERE, 'res', f'{os.path.basename(path)}.{have[-1]}'), 'rb').read() if have else None
     if path in LIBQOS or path == DOCS:
         return blob(P_TIP, path)
     if path == MESON:
         t = blob(T[n], path)
-        want = names(blob(P_TIP, path)) + [x for x in names(t) if x not in names(blob(P_TIP, path))]
-        want += [os.path.basename(p)[:-2].encode() for p, ks in NEW_FILES.items() if ks[0] <= n]
+        if not BLOCK.search(t):
+            # before v2 had the block: its own changes plus part 1's
+            t, bad = merge3(t, blob('base', path), blob(P_TIP, path), 'p1')
+            if bad:
+                conflicts.append((n, path, 'meson'))
+        p1_names = names(blob(P_TIP, path))
+        want = p1_names + [x for x in names(t) if x not in p1_names]
+        want += [os.path.basename(p)[:-2].encode() for p, ks in NEW_FILES.items()
+                 if ks[0][0] <= n and os.path.basename(p)[:-2].encode() not in want]
         block = (b"# CXL tests that act as the host and the fabric manager, on q35\n"
                  b"qtests_cxl_x86_64 = \\\n  (config_all_devices.has_key('CONFIG_CXL') ?\n   [" +
                  b",\n    ".join(b"'%s'" % x for x in want) + b"] : [])\n")
-        if BLOCK.search(t):
-            return BLOCK.sub(lambda m: block, t, count=1)
-        # before v2 had the block: its own changes plus part 1's
-        res, bad = merge3(t, blob('base', path), blob(P_TIP, path), 'p1')
-        if bad:
-            conflicts.append((n, path, 'meson'))
-        return res
+        return BLOCK.sub(lambda m: block, t, count=1)
     if path in P_OWNED:
         cur = blob(P_TIP, path)
         for j in range(1, n + 1):
@@ -222,10 +226,10 @@ def carry_code(n, path, own):
     return cur
 
 all_paths = changed('base', OLD) | changed('base', P_TIP) | set(NEW_FILES)
-kept = [n for n in range(1, len(old) + 1) if n not in MOVED and n not in (13, 36)]
+kept = [n for n in range(1, len(old) + 1)
+        if n not in MOVED and n not in (13,) and n not in SQUASH.values()]
 if EXTRA:
     kept = [n for n in kept if T[n] != out('rev-parse', EXTRA)]
-kept.insert(kept.index(27) + 1, 36)
 parent = out('rev-parse', P_TIP)
 env = dict(os.environ, GIT_INDEX_FILE='/tmp/reshape2.idx')
 def make_commit(tree, msg_from):
@@ -245,7 +249,7 @@ def make_commit(tree, msg_from):
 def tree_for(n, own=()):
     git('read-tree', P_TIP, env=env)
     for path in sorted(all_paths):
-        # old 36 (fuzz target) is squashed into 27: its files as at 36
+        # old 36 (fuzz target) is squashed into 27: its test files as at 36
         data = content(36 if n == 27 and path in touched_old[36] else n, path, own)
         if data is None:
             git('update-index', '--force-remove', path, env=env)
@@ -268,9 +272,7 @@ for n in kept:
         make_commit(out('write-tree', env=env), EXTRA)
         all_paths.add('tests/qtest/fuzz/generic_fuzz_configs.h')
         print('   generic-fuzz configs', parent[:8])
-    if n == 36:
-        continue
-    own = [(T[n - 1], T[n])] + ([(T[35], T[36])] if n == 27 else [])
+    own = [(T[n - 1], T[n])] + ([(T[SQUASH[n] - 1], T[SQUASH[n]])] if n in SQUASH else [])
     tree = tree_for(n, own)
     if conflicts and os.environ.get('STOP_EARLY'):
         sys.exit(f'stopped at {n}: {conflicts}')
