@@ -81,8 +81,40 @@ FORWARD = {'tests/qtest/cxl-dcd-fm-test.c': (44, 'cxl-dcd-fm-test.c.p1-44')}
 # into 11
 NEW_FILES = {'tests/qtest/cxl-dcd-counters-test.c': ((11, 40), (41, 41))}
 SQUASH = {11: 40, 27: 36}
-def content(n, path, own=()):
+# the large test files, in every version, split by the names of their tests
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import split_tests
+SPLIT_FILES = {'tests/qtest/' + f: 'tests/qtest/' + name
+               for name in split_tests.CONFIGS for f in split_tests.files_of(name)}
+@functools.lru_cache(maxsize=None)
+def split_of(n, orig):
+    full = content(n, orig, raw=True)
+    return None if full is None else split_tests.split(os.path.basename(orig), full.decode())
+
+def split_meson(t):
+    """the split tests in meson.build: their names, and their sources"""
+    for name, cfg in split_tests.CONFIGS.items():
+        base = name[:-2].encode()
+        tok = b"    '%s'" % base
+        if tok not in t:
+            continue
+        tests = [p[0][:-2].encode() for p in cfg['parts']]
+        j = t.index(tok) + len(tok)
+        t = t[:j] + b"".join(b",\n    '%s'" % x for x in tests if x != base) + t[j:]
+        anchor = b"  'cdrom-test': files('boot-sector.c'),\n"
+        assert anchor in t
+        t = t.replace(anchor, anchor + b"".join(
+            b"  '%s': files('%s.c', '%s.c'),\n" % (x, cfg['utils'].encode(), x)
+            for x in sorted(tests)), 1)
+    return t
+
+def content(n, path, own=(), raw=False):
     """content of path in the new tree of kept commit n (None: absent)"""
+    if path in SPLIT_FILES and not raw:
+        parts = split_of(n, SPLIT_FILES[path])
+        return None if parts is None else parts[os.path.basename(path)].encode()
+    if path == MESON and not raw:
+        return split_meson(content(n, path, own, raw=True))
     if path in NEW_FILES:
         have = [v for k, v in NEW_FILES[path] if k <= n]
         return open(os.path.join(HERE, 'res', f'{os.path.basename(path)}.{have[-1]}'), 'rb').read() if have else None
@@ -225,7 +257,7 @@ def carry_code(n, path, own):
     carry[path] = cur
     return cur
 
-all_paths = changed('base', OLD) | changed('base', P_TIP) | set(NEW_FILES)
+all_paths = changed('base', OLD) | changed('base', P_TIP) | set(NEW_FILES) | set(SPLIT_FILES)
 kept = [n for n in range(1, len(old) + 1)
         if n not in MOVED and n not in (13,) and n not in SQUASH.values()]
 if EXTRA:
