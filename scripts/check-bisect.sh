@@ -7,6 +7,7 @@
 # adds or changes, cxl-test when it touches none; every patch is still
 # built, and 'make check' runs everything on the last one.
 # BISECT_FROM=N: start at patch N (the earlier ones were checked before).
+# BISECT_TO=N: stop after patch N.
 set -uo pipefail
 . "$(dirname "$0")/common.sh"
 
@@ -26,6 +27,7 @@ failed=0
 for c in $commits; do
     n=$((n + 1))
     [ "$n" -ge "${BISECT_FROM:-1}" ] || continue
+    [ "$n" -le "${BISECT_TO:-$n}" ] || { n=$((n - 1)); break; }
     subject=$(git -C "$QEMU_SRC" log -1 --format=%s "$c")
     log "[$n] $subject"
     git -C "$WT" checkout -q --detach "$c" || die "checkout $c failed"
