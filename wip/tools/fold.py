@@ -23,6 +23,9 @@ import subprocess
 import sys
 import tempfile
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), 'res'))
+from foldres import take as take_side  # noqa: E402
+
 Q = '/work/main/build/qemu'
 HERE = os.path.dirname(os.path.abspath(__file__))
 
@@ -73,21 +76,6 @@ def index_of(series, subject):
         if c.subject.startswith(subject):
             return i
     sys.exit(f'no commit "{subject}"')
-
-
-def take_side(text, side):
-    """Resolve every conflict of a merge3 result to 'current' or 'fold'."""
-    out, state = [], None
-    for line in text.splitlines(keepends=True):
-        if line.startswith(b'<<<<<<< current'):
-            state = 'current'
-        elif state and line.startswith(b'======='):
-            state = 'fold'
-        elif state and line.startswith(b'>>>>>>> fold'):
-            state = None
-        elif state is None or state == side:
-            out.append(line)
-    return b''.join(out)
 
 
 def do_fold(series, xs, ys, files):
