@@ -13,7 +13,12 @@ Each operation in OPS (below) is applied in turn to the series base..FROM:
   conflict of X takes) or res/fold-FILE.X-k.py (else res/fold-FILE.X.py) resolves it (it gets the
   merge result, markers included, on stdin and prints the resolution).
 - ('pin', path, src, first, last): the file at commits first..last is
-  its version at commit src (undoes an edit and its revert).
+  its version at commit src (undoes an edit and its revert, or brings
+  test files forward).
+- ('new', after, msgfile): a new commit right after `after`, with its
+  tree and the message of msgs/fold/msgfile; pins and edits fill it.
+- ('edit', path, script, first, last): res/script rewrites the file
+  (stdin to stdout) at commits first..last.
 Commits are named by subject; messages come from msgs/fold/<n>.txt when
 the file exists (n: subject of the commit, slashes replaced).  Author and
 dates are kept, so `make export` stays deterministic.
@@ -121,6 +126,26 @@ def do_pin(series, path, src, first, last):
         series[k].over[path] = content(series[s], path)
 
 
+def do_new(series, after, msgfile):
+    """A commit right after @after with its tree and the message of @msgfile."""
+    a = index_of(series, after)
+    c = Commit(series[a].sha)
+    c.over = dict(series[a].over)
+    c.msg = open(os.path.join(HERE, 'msgs', 'fold', msgfile)).read()
+    c.subject = c.msg.split('\n', 1)[0]
+    c.new_msg = True
+    series.insert(a + 1, c)
+
+
+def do_edit(series, path, script, first, last):
+    a, b = index_of(series, first), index_of(series, last)
+    for k in range(a, b + 1):
+        series[k].over[path] = subprocess.run(
+            [sys.executable, os.path.join(HERE, 'res', script)],
+            input=content(series[k], path), capture_output=True,
+            check=True).stdout
+
+
 def build(series, out):
     env = dict(os.environ, GIT_INDEX_FILE=os.path.join(Q, '.git', 'fold-index'))
     parent = git('rev-parse', 'base').decode().strip()
@@ -142,7 +167,8 @@ def build(series, out):
             continue
         name = c.subject.replace('/', '_')
         mf = os.path.join(HERE, 'msgs', 'fold', name)
-        msg = open(mf).read() if os.path.exists(mf) else c.msg
+        msg = c.msg if getattr(c, 'new_msg', False) else \
+            open(mf).read() if os.path.exists(mf) else c.msg
         cenv = dict(os.environ, GIT_AUTHOR_NAME=c.author[0],
                     GIT_AUTHOR_EMAIL=c.author[1], GIT_AUTHOR_DATE=c.author[2],
                     GIT_COMMITTER_NAME=c.author[0],
@@ -167,6 +193,10 @@ def main():
         op = [x.strip() for x in op]
         if op[0] == 'fold':
             do_fold(series, op[1], op[2], op[3].split())
+        elif op[0] == 'new':
+            do_new(series, op[1], op[2])
+        elif op[0] == 'edit':
+            do_edit(series, op[1], op[2], op[3], op[4])
         elif op[0] == 'pin':
             do_pin(series, op[1], op[2], op[3], op[4])
         else:
