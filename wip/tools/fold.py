@@ -17,8 +17,8 @@ Each operation in OPS (below) is applied in turn to the series base..FROM:
   test files forward).
 - ('new', after, msgfile): a new commit right after `after`, with its
   tree and the message of msgs/fold/msgfile; pins and edits fill it.
-- ('edit', path, script, first, last): res/script rewrites the file
-  (stdin to stdout) at commits first..last.
+- ('edit', path, script, first, last, args...): res/script args...
+  rewrites the file (stdin to stdout) at commits first..last.
 Commits are named by subject; messages come from msgs/fold/<n>.txt when
 the file exists (n: subject of the commit, slashes replaced).  Author and
 dates are kept, so `make export` stays deterministic.
@@ -137,11 +137,11 @@ def do_new(series, after, msgfile):
     series.insert(a + 1, c)
 
 
-def do_edit(series, path, script, first, last):
+def do_edit(series, path, script, first, last, *args):
     a, b = index_of(series, first), index_of(series, last)
     for k in range(a, b + 1):
         series[k].over[path] = subprocess.run(
-            [sys.executable, os.path.join(HERE, 'res', script)],
+            [sys.executable, os.path.join(HERE, 'res', script)] + list(args),
             input=content(series[k], path), capture_output=True,
             check=True).stdout
 
@@ -196,7 +196,7 @@ def main():
         elif op[0] == 'new':
             do_new(series, op[1], op[2])
         elif op[0] == 'edit':
-            do_edit(series, op[1], op[2], op[3], op[4])
+            do_edit(series, *op[1:])
         elif op[0] == 'pin':
             do_pin(series, op[1], op[2], op[3], op[4])
         else:
