@@ -117,9 +117,9 @@ while read -r p; do
            (cd "$WT/build" && QTEST_QEMU_BINARY=./qemu-system-x86_64 \
                 ./tests/qtest/cxl-test --tap -k) > "$BUILD/stable-$n.tap" 2>&1 &&
            ! grep -q '^not ok' "$BUILD/stable-$n.tap"; then
-            echo "ok: $n builds alone on base, cxl-test passes"
+            echo "ok: $n builds on base with $(wc -l < "$tmp/applied") patch(es) applied, cxl-test passes"
         else
-            bad "$p: does not build alone on base or cxl-test fails (build/stable-$n.log)"
+            bad "$p: does not build on base (with what it needs) or cxl-test fails (build/stable-$n.log)"
         fi
         git -C "$WT" checkout -q -f --detach base
     fi

@@ -1,7 +1,8 @@
 #!/bin/bash
 # The tooling keeps its promises: a tree made from patches/ exports back to
 # exactly patches/ (so 'make tree && make export' leaves git status clean),
-# and a broken patch stops 'make tree' (and so 'make check') with an error.
+# a broken patch stops 'make tree' (and so 'make check') with an error, and
+# check-stable applies a fix after the fixes its message says it needs.
 set -euo pipefail
 TOP=$(cd "$(dirname "$0")/.." && pwd)
 tmp=$(mktemp -d)
@@ -37,4 +38,23 @@ if QEMU_SRC="$tmp/tree" PATCHES_DIR="$tmp/broken" "$TOP/scripts/mktree.sh" > "$t
 fi
 grep -q "does not apply" "$tmp/broken.log" || { echo "FAIL: no clear error:"; cat "$tmp/broken.log"; exit 1; }
 echo "ok: $(grep 'does not apply' "$tmp/broken.log")"
+echo "== check-stable applies the fixes a fix says it needs, and only those"
+mkdir -p "$tmp/stable"
+cp "$TOP"/patches/*.patch "$tmp/stable/"
+fix=$(grep -l -m1 '^On a stable branch this needs' "$TOP"/patches/0*.patch | head -1)
+fix=$(basename "$fix")
+echo "$fix" > "$tmp/stable/series"
+PATCHES_DIR="$tmp/stable" "$TOP/scripts/check-stable.sh" > "$tmp/stable.log" 2>&1 ||
+    { echo "FAIL: check-stable refused $fix:"; cat "$tmp/stable.log"; exit 1; }
+grep -q "^ok: 1 $fix applies to base after " "$tmp/stable.log" ||
+    { echo "FAIL: check-stable did not apply what $fix needs:"; cat "$tmp/stable.log"; exit 1; }
+# without the sentence, the fix no longer applies to base
+sed -i '/^On a stable branch this needs/,/^$/d' "$tmp/stable/$fix"
+if PATCHES_DIR="$tmp/stable" "$TOP/scripts/check-stable.sh" > "$tmp/stable2.log" 2>&1 ||
+   ! grep -q "does not apply to base by itself" "$tmp/stable2.log"; then
+    echo "FAIL: check-stable accepted $fix without the fixes it needs:"
+    cat "$tmp/stable2.log"
+    exit 1
+fi
+echo "ok: $fix applies after what it names, and not without"
 echo "PASS: tooling"
