@@ -15,6 +15,8 @@ Each operation in OPS (below) is applied in turn to the series base..FROM:
 - ('pin', path, src, first, last): the file at commits first..last is
   its version at commit src (undoes an edit and its revert, or brings
   test files forward).
+- ('move', X, Y): commit X, message and author kept, right after Y; the
+  commits in between get X's change as with 'fold'.
 - ('new', after, msgfile): a new commit right after `after`, with its
   tree and the message of msgs/fold/msgfile; pins and edits fill it.
 - ('edit', path, script, first, last, args...): res/script args...
@@ -84,7 +86,8 @@ def index_of(series, subject):
 
 
 def do_fold(series, xs, ys, files):
-    x, y = index_of(series, xs), index_of(series, ys)
+    x = xs if isinstance(xs, int) else index_of(series, xs)
+    y = ys if isinstance(ys, int) else index_of(series, ys)
     assert y < x
     X, Xp = series[x], series[x - 1]
     for f in files:
@@ -117,6 +120,30 @@ def do_fold(series, xs, ys, files):
                 res = subprocess.run([sys.executable, script], input=res,
                                      capture_output=True, check=True).stdout
             series[k].over[f] = res
+
+
+def changed_files(series, x):
+    """The paths whose content commit @x changes."""
+    X, Xp = series[x], series[x - 1]
+    paths = set(X.over) | set(Xp.over) | set(
+        git('diff', '--name-only', Xp.sha, X.sha).decode().split())
+    return sorted(p for p in paths if content(Xp, p) != content(X, p))
+
+
+def do_move(series, xs, ys):
+    """Commit X, with its message and author, right after commit Y: a new
+    commit there gets X's change, and so does every commit between."""
+    x, y = index_of(series, xs), index_of(series, ys)
+    assert y < x
+    X = series[x]
+    files = changed_files(series, x)
+    c = Commit(series[y].sha)
+    c.over = dict(series[y].over)
+    c.msg, c.subject, c.author = X.msg, X.subject, X.author
+    series.insert(y + 1, c)
+    # X is now at x + 1; fold it into the new commit, then it is empty
+    do_fold(series, x + 1, y + 1, files)
+    X.subject = '(moved) ' + X.subject
 
 
 def do_pin(series, path, src, first, last):
@@ -193,6 +220,8 @@ def main():
         op = [x.strip() for x in op]
         if op[0] == 'fold':
             do_fold(series, op[1], op[2], op[3].split())
+        elif op[0] == 'move':
+            do_move(series, op[1], op[2])
         elif op[0] == 'new':
             do_new(series, op[1], op[2])
         elif op[0] == 'edit':

@@ -3,8 +3,8 @@
 
 Registers the CXL qtests NAME... in qtests_cxl_x86_64, with the sources
 the tip of the series (branch v3) gives them, and keeps that list in the
-order of ORDER, so that moving a test to an earlier patch only inserts
-lines.
+order of ORDER (the order of the patches that add them), so that
+moving a test to another patch only inserts lines.
 """
 import re
 import subprocess
@@ -13,10 +13,10 @@ import sys
 ORDER = ['cxl-dcd-test', 'cxl-dcd-request-test', 'cxl-type3-limits-test',
          'cxl-dcd-mbox-test', 'cxl-switch-cci-test', 'cxl-dcd-counters-test',
          'cxl-tagmem-test', 'cxl-tagmem-err-test', 'cxl-tagmem-orch-test',
-         'cxl-dcd-state-test', 'cxl-tagmem-map-test', 'cxl-dcd-fm-test',
-         'cxl-dcd-fm-err-test', 'cxl-dcd-hostile-test',
-         'cxl-dcd-hostile-hdm-test', 'cxl-dcd-hostile-log-test',
-         'cxl-dcd-share-test', 'cxl-dcd-fmtags-test']
+         'cxl-dcd-state-test', 'cxl-dcd-fm-test', 'cxl-dcd-fm-err-test',
+         'cxl-tagmem-map-test', 'cxl-dcd-share-test', 'cxl-dcd-fmtags-test',
+         'cxl-dcd-hostile-test', 'cxl-dcd-hostile-hdm-test',
+         'cxl-dcd-hostile-log-test']
 
 text = sys.stdin.read()
 tip = subprocess.run(['git', '-C', '/work/main/build/qemu', 'show',

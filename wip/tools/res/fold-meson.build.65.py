@@ -1,0 +1,6 @@
+# moving "add sharable DC regions" before the hostile tests
+import os
+import sys
+sys.argv[1:] = ['cxl-dcd-share-test']
+exec(open(os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                       'meson-move.py')).read())
