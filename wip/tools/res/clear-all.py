@@ -2,7 +2,11 @@
 """Clear All Events of Clear Event Records (a Part 1 fix, taken out of
 "hw/cxl: leave no DC extent stuck between offer and answer").
 Argument: which file (events, events-h, test)."""
+import os
 import sys
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import foldres  # noqa: E402
 
 kind = sys.argv[1]
 text = sys.stdin.read()
@@ -10,51 +14,36 @@ text = sys.stdin.read()
 
 def sub(old, new):
     global text
-    assert text.count(old) == 1, (kind, old)
-    text = text.replace(old, new)
+    text = foldres.sub(text, old, new, kind)
 
 
-if kind == 'events':
-    sub('''    QEMU_LOCK_GUARD(&log->lock);
-    /*
-     * Must iterate the queue twice.''', '''    QEMU_LOCK_GUARD(&log->lock);
+BLOCK = '''    QEMU_LOCK_GUARD(&log->lock);
     /*
      * "Clear All Events is only allowed when the Event Log has overflowed"
-     *   -- CXL r3.1 Table 8-54.  The Dynamic Capacity log never overflows
+     *   -- CXL r3.1 Table 8-54%s
+     */
+    if (pl->clear_flags & CXL_EVENT_CLEAR_ALL) {
+        if (!log->overflow_err_count) {
+            return CXL_MBOX_INVALID_INPUT;
+        }
+        while (!cxl_event_empty(log)) {
+            cxl_event_delete_head(cxlds, log_type, log);
+        }
+        return CXL_MBOX_SUCCESS;
+    }
+    /*
+     * Must iterate the queue twice.'''
+# once the DC log is sized for every extent (events), it cannot overflow;
+# before (events-early), it can, like any other
+NEVER_OVERFLOWS = '''.  The Dynamic Capacity log never overflows
      * (requests need room for their records), so the records of offers
-     * and release requests the host has not answered are never lost.
-     */
-    if (pl->clear_flags & CXL_EVENT_CLEAR_ALL) {
-        if (!log->overflow_err_count) {
-            return CXL_MBOX_INVALID_INPUT;
-        }
-        while (!cxl_event_empty(log)) {
-            cxl_event_delete_head(cxlds, log_type, log);
-        }
-        return CXL_MBOX_SUCCESS;
-    }
-    /*
-     * Must iterate the queue twice.''')
-elif kind == 'events-early':
-    # before the DC log is sized for every extent, it can overflow too
+     * and release requests the host has not answered are never lost.'''
+
+if kind in ('events', 'events-early'):
     sub('''    QEMU_LOCK_GUARD(&log->lock);
     /*
-     * Must iterate the queue twice.''', '''    QEMU_LOCK_GUARD(&log->lock);
-    /*
-     * "Clear All Events is only allowed when the Event Log has overflowed"
-     *   -- CXL r3.1 Table 8-54
-     */
-    if (pl->clear_flags & CXL_EVENT_CLEAR_ALL) {
-        if (!log->overflow_err_count) {
-            return CXL_MBOX_INVALID_INPUT;
-        }
-        while (!cxl_event_empty(log)) {
-            cxl_event_delete_head(cxlds, log_type, log);
-        }
-        return CXL_MBOX_SUCCESS;
-    }
-    /*
-     * Must iterate the queue twice.''')
+     * Must iterate the queue twice.''',
+        BLOCK % (NEVER_OVERFLOWS if kind == 'events' else ''))
 elif kind == 'events-h':
     sub(''' * CXL r3.1 section 8.2.9.2.3; Table 8-54
  */

@@ -1,7 +1,11 @@
 #!/usr/bin/env python3
 """cxl-dcd-test.c gets a fabric manager case (patch 1: the first user of
 the switch helpers of libqos)."""
+import os
 import sys
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import foldres  # noqa: E402
 
 s = sys.stdin.read()
 if 'test_dcd_fm' in s:
@@ -11,8 +15,7 @@ if 'test_dcd_fm' in s:
 
 def sub(old, new):
     global s
-    assert s.count(old) == 1, old
-    s = s.replace(old, new)
+    s = foldres.sub(s, old, new)
 
 
 sub('#include "libqos/cxl.h"\n',

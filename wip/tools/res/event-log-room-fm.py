@@ -4,8 +4,9 @@
 import sys
 
 text = sys.stdin.read()
-room = ("            if (in->ext_count > cxl_event_log_space(&ct3d->cxl_dstate,\n"
-        "                                        CXL_EVENT_TYPE_DYNAMIC_CAP)) {\n"
+room = ("            if (in->ext_count >\n"
+        "                cxl_event_log_space(&ct3d->cxl_dstate,\n"
+        "                                    CXL_EVENT_TYPE_DYNAMIC_CAP)) {\n"
         "                return CXL_MBOX_RESOURCES_EXHAUSTED;\n"
         "            }\n")
 add = "\n            CXLDCExtentGroup *group = NULL;\n"

@@ -14,3 +14,9 @@ def take(text, side):
         elif state is None or state == side:
             out.append(line)
     return b''.join(out)
+
+
+def sub(text, old, new, what=''):
+    """@text with its one occurrence of @old replaced by @new."""
+    assert text.count(old) == 1, (what, old)
+    return text.replace(old, new)
