@@ -17,7 +17,6 @@ FROM: the series before this change (50 commits on 'base'); OUT: branch
 written.  34's and 41's messages come from tools/msgs/release-early/.
 """
 import os
-import re
 import subprocess
 import sys
 
@@ -52,7 +51,8 @@ def add_uses_helper(src, final):
     """34, 35: cxl_dc_add_capacity() with the checks 36 factored out"""
     start = final.index(HELPER)
     helper = final[start:final.index('\n}\n', start) + 3] + '\n'
-    src = one(src, '/*\n * Check an add request', helper + '/*\n * Check an add request')
+    add = '/*\n * Check an add request'
+    src = one(src, add, helper + add)
     a = src.index('CXLRetCode cxl_dc_add_capacity(CXLType3Dev *ct3d,')
     b = src.index('\n}\n', a)
     fn = src[a:b]
@@ -127,7 +127,8 @@ def release_at(k, final):
         c = sec.index('/* Append the extents of @list in @region')
         d = sec.index('void qmp_cxl_release_dynamic_capacity(')
         sec = sec[:c] + sec[d:]
-        c = sec.index('{\n', sec.index('void qmp_cxl_release_dynamic_capacity('))
+        c = sec.index('{\n',
+                      sec.index('void qmp_cxl_release_dynamic_capacity('))
         sec = sec[:c] + PRESCRIPTIVE_ONLY
     return sec
 
@@ -166,7 +167,8 @@ def main():
     final = git('show', commits[40] + ':' + T3)
     final_hdr = git('show', commits[40] + ':' + HDR)
     parent = git('rev-parse', 'base').strip()
-    idx = os.path.join(git('rev-parse', '--git-dir').strip(), 'release-early.idx')
+    idx = os.path.join(git('rev-parse', '--git-dir').strip(),
+                       'release-early.idx')
     env = {'GIT_INDEX_FILE': idx}
     for n, c in enumerate(commits, 1):
         git('read-tree', c, env=env)
